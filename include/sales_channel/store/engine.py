@@ -1,0 +1,59 @@
+"""Engines for the channel database that are safe under concurrent writers on SQLite and PostgreSQL.
+
+Every Airflow task is a process of its own, and several may write at once. On SQLite that needs WAL
+(readers never block the writer), a busy timeout (a writer waits for the lock instead of failing),
+foreign keys on, and write transactions that take the write lock when they *begin* (``BEGIN
+IMMEDIATE``): with the driver's default deferred begin, two transactions that read then write can
+deadlock and one fails with "database is locked" regardless of the timeout. Read-only work can use
+``read_only(engine)``, which begins deferred and so never waits for a writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_BEGIN_OPTION = "sqlite_begin"  # execution option: "IMMEDIATE" (default) or "DEFERRED"
+
+
+def create_engine_for(url: str | URL, **engine_args: Any) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg2://...``) set up for concurrency."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **engine_args)
+    if parsed.get_backend_name() == "postgresql":
+        defaults: dict[str, Any] = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800}
+        return create_engine(parsed, **{**defaults, **engine_args})
+    raise ValueError(f"sales_channel_db: unsupported database {parsed.get_backend_name()!r} "
+                     "(use sqlite:///path or postgresql+psycopg2://...)")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for read-only transactions (deferred begin on SQLite; unchanged on PostgreSQL)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
+def _sqlite_engine(url: URL, **engine_args: Any) -> Engine:
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **engine_args.pop("connect_args", {})}
+    engine = create_engine(url, connect_args=connect_args, **engine_args)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Leave transaction control to SQLAlchemy's "begin" event below, not the driver's implicit BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

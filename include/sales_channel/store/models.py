@@ -1,0 +1,181 @@
+"""The channel database's tables (SQLAlchemy 2 declarative). No column holds buyer PII.
+
+The schema is created and changed only by the Alembic migrations in ``migrations/``; these models
+are what the repositories query and what ``alembic revision --autogenerate`` compares against.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sales_channel.store.types import JSONDocument, Money, UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ACCOUNT = 64  # seller account / store key length
+ORDER_ID = 32  # Amazon order ids are 19 characters (3-7-7 digits)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # waiting to be claimed (first time or after a retryable failure)
+    CLAIMED = "claimed"  # a worker holds a lease and is making the call
+    SENT = "sent"  # accepted by the other side, result pending (e.g. a feed being processed)
+    CONFIRMED = "confirmed"  # done
+    FAILED = "failed"  # gave up; needs a person (or a manual re-send)
+
+
+class AmazonOrder(Base):
+    """The latest snapshot of an Amazon order, as last read, without buyer PII."""
+
+    __tablename__ = "amazon_orders"
+
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)
+    amazon_order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    marketplace_id: Mapped[str | None] = mapped_column(String(32))
+    fulfillment_channel: Mapped[str | None] = mapped_column(String(16))  # Amazon's fulfilledBy
+    status: Mapped[str | None] = mapped_column(String(32), index=True)  # Amazon's fulfillmentStatus
+    created_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_updated_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    order_total: Mapped[Decimal | None] = mapped_column(Money())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrderLink(Base):
+    """The one Commerce order made for an Amazon order."""
+
+    __tablename__ = "order_links"
+    __table_args__ = (UniqueConstraint("seller_account", "amazon_order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT))
+    amazon_order_id: Mapped[str] = mapped_column(String(ORDER_ID))
+    commerce_entity_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    commerce_increment_id: Mapped[str] = mapped_column(String(64))
+    store_code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxItem(Base):
+    """A state-changing call to Amazon or Commerce, recorded before it is made (at most one per source)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("kind", "source_id"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))  # e.g. confirm_shipment, cancel_order, refund
+    source_id: Mapped[str] = mapped_column(String(200))  # what caused it, e.g. a Commerce shipment id
+    target: Mapped[str] = mapped_column(String(128))  # e.g. the seller account or Commerce store
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    feed_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QuarantinedOrder(Base):
+    """An order that could not be imported, with a reason a person can act on and its retry schedule."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("seller_account", "amazon_order_id"),
+        Index("ix_quarantine_due", "resolved_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT))
+    amazon_order_id: Mapped[str] = mapped_column(String(ORDER_ID))
+    reason_code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Watermark(Base):
+    """How far a stream (e.g. the order import of one seller account) has been read."""
+
+    __tablename__ = "watermarks"
+
+    scope: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)  # store or seller account
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrderEvent(Base):
+    """One entry of an order's timeline (shown in the UI)."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order", "seller_account", "amazon_order_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT))
+    amazon_order_id: Mapped[str] = mapped_column(String(ORDER_ID))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_type: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class RateBucket(Base):
+    """A usage-plan token bucket shared by every process (see ``sales_channel.ratelimit``).
+
+    ``updated_at`` is in epoch seconds, like the clock the rate limiter passes in.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    level: Mapped[float] = mapped_column(Float(precision=53))
+    updated_at: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class SkuMapping(Base):
+    """An Amazon seller SKU that has a different SKU in Commerce."""
+
+    __tablename__ = "sku_map"
+
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)
+    amazon_seller_sku: Mapped[str] = mapped_column(String(200), primary_key=True)
+    commerce_sku: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+__all__ = ["AmazonOrder", "Base", "OrderEvent", "OrderLink", "OutboxItem", "OutboxStatus", "QuarantinedOrder",
+           "RateBucket", "SkuMapping", "Watermark"]
