@@ -1,0 +1,129 @@
+"""Typed errors of the Commerce client, and the rendering of Magento's error messages.
+
+Magento answers errors as ``{"message": <template>, "parameters": <list | object>}``: the template holds
+``%1``/``%2`` placeholders filled from a list, or ``%name`` placeholders filled from an object. Every
+error keeps the raw template and parameters next to the rendered text, so callers can match on the
+template (stable) while people read the rendered message.
+
+No exception message ever holds a credential or a request/response body (buyer PII): only the HTTP
+method, the path *template*, the status and Magento's own message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"%(\d+|[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def render_message(template: str, parameters: Any = None) -> str:
+    """Fill Magento's placeholders: ``%1``.. from a list (1-based), ``%name`` from an object.
+
+    Placeholders without a value are left as they are, so nothing is silently dropped.
+    """
+    if not parameters:
+        return template
+    if isinstance(parameters, Mapping):
+        values = {str(key): value for key, value in parameters.items()}
+    elif isinstance(parameters, list | tuple):
+        values = {str(index): value for index, value in enumerate(parameters, start=1)}
+    else:
+        return template
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return str(values[key]) if key in values else match.group(0)
+
+    return _PLACEHOLDER.sub(substitute, template)
+
+
+class SandboxCredentialError(ValueError):
+    """A ``sandbox-`` credential was about to be sent to a host that is not this machine."""
+
+
+class CommerceError(Exception):
+    """A Commerce REST call failed.
+
+    ``status`` is the HTTP status (None when no response arrived), ``message`` Magento's message with
+    its parameters filled in, ``template``/``parameters`` what Magento sent, ``operation`` the call
+    (``"GET /V1/orders/{id}"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        operation: str = "",
+        template: str | None = None,
+        parameters: Any = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.operation = operation
+        self.template = template if template is not None else message
+        self.parameters = parameters
+        prefix = " ".join(part for part in (operation, str(status) if status else "") if part)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ValidationError(CommerceError):
+    """HTTP 400: Magento refused the request (bad input or a state rule, e.g. shipping a canceled order)."""
+
+
+class UnauthorizedError(CommerceError):
+    """HTTP 401/403: missing, invalid or insufficient credentials (or a failed admin login)."""
+
+
+class NotFoundError(CommerceError):
+    """HTTP 404: no such entity (or no such route)."""
+
+
+class ServerError(CommerceError):
+    """HTTP 5xx (or another unexpected status) after any retries the call was allowed."""
+
+
+class TransportError(CommerceError):
+    """No HTTP response: connection refused or broken, or a timeout (after allowed retries)."""
+
+
+class AmbiguousWriteError(CommerceError):
+    """A non-idempotent write (order create, invoice, ship, refund, comment, ...) may or may not have
+    happened: the server failed with 5xx, timed out or dropped the connection after the request was sent.
+
+    It is never retried blindly. Look first (the order by ``ext_order_id``, the order's invoices,
+    shipments or credit memos), then write again only if nothing is there. ``lookup`` says what to look
+    up (e.g. ``{"ext_order_id": "113-..."}`` or ``{"order_id": 42}``).
+    """
+
+    def __init__(self, message: str, *, lookup: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        self.lookup = dict(lookup or {})
+        super().__init__(message, **kwargs)
+
+
+def error_for_status(
+    status: int, body: Any, operation: str
+) -> CommerceError:
+    """The typed error for an HTTP error response with Magento's error body (or anything else)."""
+    template, parameters = _template_and_parameters(body, status)
+    rendered = render_message(template, parameters)
+    error_class: type[CommerceError]
+    if status == 400:
+        error_class = ValidationError
+    elif status in (401, 403):
+        error_class = UnauthorizedError
+    elif status == 404:
+        error_class = NotFoundError
+    elif status >= 500:
+        error_class = ServerError
+    else:
+        error_class = CommerceError
+    return error_class(rendered, status=status, operation=operation, template=template, parameters=parameters)
+
+
+def _template_and_parameters(body: Any, status: int) -> tuple[str, Any]:
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        return body["message"], body.get("parameters")
+    return f"HTTP {status} without a Magento error body", None
