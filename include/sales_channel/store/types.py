@@ -20,6 +20,10 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
+_SCALE = Decimal("0.0001")
+_LIMIT = Decimal(10) ** 15
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, naive UTC in the database."""
 
@@ -52,8 +56,10 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         amount = Decimal(value)
-        if not amount.is_finite():
-            raise ValueError(f"money amount {value!r} is not a finite decimal")
+        if not amount.is_finite() or amount.quantize(_SCALE) != amount or abs(amount) >= _LIMIT:
+            raise ValueError(f"money amount {value!r} does not fit numeric(19, 4)")
+        # The same text on both backends: PostgreSQL returns numeric(19, 4) with four places too.
+        amount = amount.quantize(_SCALE)
         return str(amount) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

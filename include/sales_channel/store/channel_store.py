@@ -1,0 +1,42 @@
+"""One object for everything a pipeline task does with the channel database."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+
+from sales_channel.store._sql import Clock, Sessions, utc_now
+from sales_channel.store.engine import create_engine_for
+from sales_channel.store.events import EventRepository
+from sales_channel.store.links import LinkRepository
+from sales_channel.store.migrate import migrate
+from sales_channel.store.outbox import OutboxRepository
+from sales_channel.store.quarantine import DEFAULT_BACKOFF, Backoff, QuarantineRepository
+from sales_channel.store.skus import SkuMapRepository
+from sales_channel.store.snapshots import SnapshotRepository
+from sales_channel.store.watermarks import WatermarkRepository
+
+
+class ChannelStore:
+    """The repositories on one engine. Every method is its own short transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF) -> None:
+        self.engine = engine
+        sessions = Sessions(engine)
+        self.snapshots = SnapshotRepository(sessions, clock)
+        self.links = LinkRepository(sessions, clock)
+        self.outbox = OutboxRepository(sessions, clock)
+        self.quarantine = QuarantineRepository(sessions, clock, quarantine_backoff)
+        self.watermarks = WatermarkRepository(sessions, clock)
+        self.events = EventRepository(sessions, clock)
+        self.skus = SkuMapRepository(sessions, clock)
+
+    @classmethod
+    def open(cls, url: str | URL, clock: Clock = utc_now) -> ChannelStore:
+        """Connect to ``url`` and bring its schema to head first (safe from every task start)."""
+        engine = create_engine_for(url)
+        migrate(engine)
+        return cls(engine, clock)
+
+    def close(self) -> None:
+        self.engine.dispose()

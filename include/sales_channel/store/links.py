@@ -1,0 +1,63 @@
+"""Order links: the one Commerce order made for each Amazon order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
+from sales_channel.store.models import OrderLink
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """``link`` is the stored link; ``created`` is False when one already existed (made by another run:
+    then ``link`` may name a different Commerce order than the one just offered)."""
+
+    link: OrderLink
+    created: bool
+
+
+class LinkRepository:
+    def __init__(self, sessions: Sessions, clock: Clock = utc_now) -> None:
+        self._sessions, self._clock = sessions, clock
+
+    def create(self, seller_account: str, amazon_order_id: str, *, commerce_entity_id: int,
+               commerce_increment_id: str, store_code: str) -> LinkResult:
+        """Link an Amazon order to its Commerce order, unless it is linked already.
+
+        Never raises on the unique conflict and never makes two rows: concurrent creators for one
+        order all get the same (first) link back.
+        """
+        values = {"seller_account": seller_account, "amazon_order_id": amazon_order_id,
+                  "commerce_entity_id": commerce_entity_id, "commerce_increment_id": commerce_increment_id,
+                  "store_code": store_code, "created_at": self._clock()}
+        with self._sessions.write() as session:
+            inserted = session.execute(insert_for(session)(OrderLink).values(**values).on_conflict_do_nothing(
+                index_elements=["seller_account", "amazon_order_id"]).returning(OrderLink.id)).scalar()
+            link = session.scalars(select(OrderLink).where(
+                OrderLink.seller_account == seller_account, OrderLink.amazon_order_id == amazon_order_id)).one()
+            return LinkResult(link, created=inserted is not None)
+
+    def get(self, seller_account: str, amazon_order_id: str) -> OrderLink | None:
+        return self.get_many(seller_account, [amazon_order_id]).get(amazon_order_id)
+
+    def get_many(self, seller_account: str, amazon_order_ids: Iterable[str]) -> dict[str, OrderLink]:
+        """The links of a batch of orders, by Amazon order id (one query per 1000 ids)."""
+        found: dict[str, OrderLink] = {}
+        with self._sessions.read() as session:
+            for batch in chunked(dict.fromkeys(amazon_order_ids)):
+                found.update((link.amazon_order_id, link) for link in session.scalars(select(OrderLink).where(
+                    OrderLink.seller_account == seller_account, OrderLink.amazon_order_id.in_(batch))))
+        return found
+
+    def get_by_commerce_ids(self, store_code: str, entity_ids: Iterable[int]) -> dict[int, OrderLink]:
+        """The links of a batch of Commerce orders of one store, by Commerce entity_id."""
+        found: dict[int, OrderLink] = {}
+        with self._sessions.read() as session:
+            for batch in chunked(dict.fromkeys(entity_ids)):
+                found.update((link.commerce_entity_id, link) for link in session.scalars(select(OrderLink).where(
+                    OrderLink.store_code == store_code, OrderLink.commerce_entity_id.in_(batch))))
+        return found

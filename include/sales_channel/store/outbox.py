@@ -1,0 +1,142 @@
+"""The outbox: every state-changing call to Amazon or Commerce, recorded before it is made.
+
+A call is enqueued once per cause (``(kind, source_id)`` is unique, so re-running a task never queues
+it twice), then *claimed* by one worker under a lease, made, and marked. A worker that dies leaves its
+lease to expire, after which another worker claims the item again.
+
+    pending ──claim──▶ claimed ──mark_sent──▶ sent ──mark_confirmed──▶ confirmed
+       ▲                  │  └───mark_confirmed (synchronous calls) ──────▲
+       └──mark_failed(retry_at)──┘ / mark_failed() ─▶ failed ──requeue──▶ pending
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from sales_channel.store._sql import Clock, Sessions, insert_for, utc_now
+from sales_channel.store.models import OutboxItem, OutboxStatus
+from sales_channel.store.sanitize import ensure_no_pii
+
+MAX_ERROR_CHARS = 4000
+
+
+class LeaseLost(RuntimeError):
+    """The worker no longer holds the item (its lease expired and another worker claimed it)."""
+
+
+class OutboxRepository:
+    def __init__(self, sessions: Sessions, clock: Clock = utc_now) -> None:
+        self._sessions, self._clock = sessions, clock
+
+    def enqueue(self, kind: str, source_id: str, target: str, payload: dict[str, Any],
+                not_before: datetime | None = None) -> tuple[OutboxItem, bool]:
+        """Queue a call unless one for ``(kind, source_id)`` exists; returns (the item, whether it is new).
+
+        ``payload`` is refused when a key names buyer data: queue references, and re-read buyer data
+        from Amazon when making the call.
+        """
+        ensure_no_pii(payload, f"outbox payload {kind}/{source_id}")
+        now = self._clock()
+        with self._sessions.write() as session:
+            created = session.execute(insert_for(session)(OutboxItem).values(
+                kind=kind, source_id=source_id, target=target, payload=payload, status=OutboxStatus.PENDING,
+                attempts=0, next_attempt_at=not_before or now, created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["kind", "source_id"]).returning(OutboxItem.id)).scalar()
+            item = session.scalars(select(OutboxItem).where(
+                OutboxItem.kind == kind, OutboxItem.source_id == source_id)).one()
+            return item, created is not None
+
+    def claim(self, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None,
+              target: str | None = None) -> list[OutboxItem]:
+        """Claim up to ``limit`` due items for ``worker`` until ``now + lease``; oldest first.
+
+        Due: pending and past ``next_attempt_at``, or claimed with an expired lease. Concurrent
+        claimers never get the same item: on PostgreSQL the candidates are locked with ``FOR UPDATE
+        SKIP LOCKED`` (claimers skip each other's rows instead of waiting); on SQLite the whole claim
+        is one conditional UPDATE under the write lock taken at ``BEGIN IMMEDIATE``.
+        """
+        now = self._clock()
+        due = or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
+                  and_(OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_until < now))
+        filters = [due]
+        if kinds is not None:
+            filters.append(OutboxItem.kind.in_(list(kinds)))
+        if target is not None:
+            filters.append(OutboxItem.target == target)
+        candidates = select(OutboxItem.id).where(*filters).order_by(
+            OutboxItem.next_attempt_at, OutboxItem.id).limit(limit).with_for_update(skip_locked=True)
+        with self._sessions.write() as session:
+            claimed = session.scalars(
+                update(OutboxItem).where(OutboxItem.id.in_(candidates.scalar_subquery()), *filters).values(
+                    status=OutboxStatus.CLAIMED, claimed_by=worker, claimed_until=now + lease,
+                    attempts=OutboxItem.attempts + 1, updated_at=now,
+                ).returning(OutboxItem), execution_options={"synchronize_session": False}).all()
+        return sorted(claimed, key=lambda item: (item.next_attempt_at, item.id))
+
+    def mark_sent(self, item_id: int, worker: str, feed_id: str | None = None) -> None:
+        """The other side accepted the call and will report the result later (e.g. in feed ``feed_id``)."""
+        now = self._clock()
+        self._transition(item_id, worker, status=OutboxStatus.SENT, feed_id=feed_id, sent_at=now, updated_at=now)
+
+    def mark_confirmed(self, item_id: int, worker: str | None = None) -> None:
+        """The call took effect: by ``worker``'s synchronous call it holds, or (worker None) a sent item's result."""
+        now = self._clock()
+        self._transition(item_id, worker, status=OutboxStatus.CONFIRMED, confirmed_at=now, updated_at=now,
+                         claimed_until=None)
+
+    def mark_failed(self, item_id: int, error: str, worker: str | None = None,
+                    retry_at: datetime | None = None) -> None:
+        """The call failed: retried from ``retry_at`` when given, else given up (status failed).
+
+        ``error`` is kept for people: the service's code and message, never a body that may hold PII.
+        """
+        now = self._clock()
+        status = OutboxStatus.PENDING if retry_at is not None else OutboxStatus.FAILED
+        values: dict[str, Any] = {"status": status, "last_error": error[:MAX_ERROR_CHARS], "updated_at": now,
+                                  "claimed_until": None}
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        self._transition(item_id, worker, **values)
+
+    def requeue(self, kind: str, source_id: str) -> bool:
+        """Send again (a person's re-send): a failed, sent or confirmed item becomes pending now.
+        False when there is no such item or a worker holds it right now."""
+        now = self._clock()
+        with self._sessions.write() as session:
+            return bool(session.execute(update(OutboxItem).where(
+                OutboxItem.kind == kind, OutboxItem.source_id == source_id,
+                OutboxItem.status != OutboxStatus.PENDING,
+                or_(OutboxItem.status != OutboxStatus.CLAIMED, OutboxItem.claimed_until < now),
+            ).values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_by=None, claimed_until=None,
+                     feed_id=None, updated_at=now)).rowcount)
+
+    def get(self, kind: str, source_id: str) -> OutboxItem | None:
+        with self._sessions.read() as session:
+            return session.scalar(select(OutboxItem).where(OutboxItem.kind == kind, OutboxItem.source_id == source_id))
+
+    def for_feed(self, feed_id: str) -> list[OutboxItem]:
+        """The items sent in feed ``feed_id`` (to apply the feed's processing report to)."""
+        with self._sessions.read() as session:
+            return list(session.scalars(select(OutboxItem).where(OutboxItem.feed_id == feed_id).order_by(OutboxItem.id)))
+
+    def sent_feed_ids(self, target: str | None = None) -> list[str]:
+        """Feeds with items still waiting for their result."""
+        statement = select(OutboxItem.feed_id).where(
+            OutboxItem.status == OutboxStatus.SENT, OutboxItem.feed_id.is_not(None)).distinct()
+        if target is not None:
+            statement = statement.where(OutboxItem.target == target)
+        with self._sessions.read() as session:
+            return sorted(session.scalars(statement))
+
+    def _transition(self, item_id: int, worker: str | None, **values: Any) -> None:
+        """Apply ``values`` if ``worker`` still holds the item (or, worker None, if it is sent)."""
+        held = (and_(OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_by == worker)
+                if worker is not None else OutboxItem.status == OutboxStatus.SENT)
+        with self._sessions.write() as session:
+            if not session.execute(update(OutboxItem).where(OutboxItem.id == item_id, held).values(**values)).rowcount:
+                holder = f"claimed by {worker}" if worker is not None else "sent"
+                raise LeaseLost(f"outbox item {item_id} is no longer {holder}")

@@ -1,0 +1,142 @@
+"""Order snapshots: the latest state of each Amazon order as read, without buyer PII."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
+from sales_channel.store.models import AmazonOrder
+from sales_channel.store.sanitize import strip_buyer_pii
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    """What is stored of one Amazon order. ``raw`` must already be free of buyer data: build it
+    with ``OrderSnapshot.from_amazon``, which strips it."""
+
+    seller_account: str
+    amazon_order_id: str
+    created_time: datetime
+    last_updated_time: datetime
+    raw: dict[str, Any]
+    marketplace_id: str | None = None
+    fulfillment_channel: str | None = None
+    status: str | None = None
+    order_total: Decimal | None = None
+    currency: str | None = None
+    content_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if strip_buyer_pii(self.raw) != self.raw:
+            raise ValueError(f"order {self.amazon_order_id}: raw snapshot holds buyer data; "
+                             "use OrderSnapshot.from_amazon to strip it")
+        canonical = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
+
+    @classmethod
+    def from_amazon(cls, seller_account: str, order: dict[str, Any]) -> OrderSnapshot:
+        """A snapshot of an Orders API v2026-01-01 ``Order``, buyer and recipient data removed."""
+        order_id = order.get("orderId")
+        if not isinstance(order_id, str) or not order_id:
+            raise ValueError("Amazon order: field orderId is missing")
+        fulfillment = order.get("fulfillment") or {}
+        grand_total = (order.get("proceeds") or {}).get("grandTotal") or {}
+        return cls(
+            seller_account=seller_account,
+            amazon_order_id=order_id,
+            created_time=_timestamp(order, "createdTime"),
+            last_updated_time=_timestamp(order, "lastUpdatedTime"),
+            raw=strip_buyer_pii(order),
+            marketplace_id=(order.get("salesChannel") or {}).get("marketplaceId"),
+            fulfillment_channel=fulfillment.get("fulfilledBy"),
+            status=fulfillment.get("fulfillmentStatus"),
+            order_total=_amount(order_id, grand_total.get("amount")),
+            currency=grand_total.get("currencyCode"),
+        )
+
+
+class SnapshotRepository:
+    def __init__(self, sessions: Sessions, clock: Clock = utc_now) -> None:
+        self._sessions, self._clock = sessions, clock
+
+    def upsert(self, snapshot: OrderSnapshot) -> bool:
+        """Store ``snapshot``; True when its content is new or changed (False when identical, or older
+        than the stored one: a stale read from an overlapping run never replaces a newer snapshot)."""
+        return self.upsert_many([snapshot])[0]
+
+    def upsert_many(self, snapshots: Sequence[OrderSnapshot]) -> list[bool]:
+        """``upsert`` for a batch, in one transaction; the flags are in the order of ``snapshots``."""
+        now = self._clock()
+        with self._sessions.write() as session:
+            return [self._upsert(session, snapshot, now) for snapshot in snapshots]
+
+    def get(self, seller_account: str, amazon_order_id: str) -> AmazonOrder | None:
+        with self._sessions.read() as session:
+            return session.get(AmazonOrder, (seller_account, amazon_order_id))
+
+    def get_many(self, seller_account: str, amazon_order_ids: Iterable[str]) -> dict[str, AmazonOrder]:
+        """The stored snapshots among ``amazon_order_ids``, by order id."""
+        found: dict[str, AmazonOrder] = {}
+        with self._sessions.read() as session:
+            for batch in chunked(dict.fromkeys(amazon_order_ids)):
+                rows = session.scalars(select(AmazonOrder).where(
+                    AmazonOrder.seller_account == seller_account, AmazonOrder.amazon_order_id.in_(batch)))
+                found.update((row.amazon_order_id, row) for row in rows)
+        return found
+
+    @staticmethod
+    def _upsert(session, snapshot: OrderSnapshot, now: datetime) -> bool:
+        key = (AmazonOrder.seller_account == snapshot.seller_account,
+               AmazonOrder.amazon_order_id == snapshot.amazon_order_id)
+        unchanged = session.execute(update(AmazonOrder).where(
+            *key, AmazonOrder.content_hash == snapshot.content_hash).values(last_seen_at=now))
+        if unchanged.rowcount:
+            return False
+        values = {
+            "seller_account": snapshot.seller_account, "amazon_order_id": snapshot.amazon_order_id,
+            "marketplace_id": snapshot.marketplace_id, "fulfillment_channel": snapshot.fulfillment_channel,
+            "status": snapshot.status, "created_time": snapshot.created_time,
+            "last_updated_time": snapshot.last_updated_time, "order_total": snapshot.order_total,
+            "currency": snapshot.currency, "raw": snapshot.raw, "content_hash": snapshot.content_hash,
+            "first_seen_at": now, "last_seen_at": now, "last_changed_at": now,
+        }
+        statement = insert_for(session)(AmazonOrder).values(**values)
+        replaced = {name: statement.excluded[name] for name in values
+                    if name not in ("seller_account", "amazon_order_id", "first_seen_at")}
+        statement = statement.on_conflict_do_update(
+            index_elements=["seller_account", "amazon_order_id"], set_=replaced,
+            where=AmazonOrder.last_updated_time <= statement.excluded.last_updated_time,
+        ).returning(AmazonOrder.amazon_order_id)
+        return session.execute(statement).first() is not None
+
+
+def _timestamp(order: dict[str, Any], name: str) -> datetime:
+    value = order.get(name)
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValueError(f"Amazon order {order.get('orderId')}: field {name} must be an ISO 8601 time "
+                         f"with a time zone, got {value!r}")
+    return parsed
+
+
+def _amount(order_id: str, value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"Amazon order {order_id}: field proceeds.grandTotal.amount is not a decimal: {value!r}")
+    return amount
