@@ -45,6 +45,7 @@ from sales_channel.commerce.errors import (
     error_for_status,
 )
 from sales_channel.commerce.search import format_value
+from sales_channel.domain.money import as_number
 
 logger = logging.getLogger("sales_channel.commerce")
 
@@ -137,15 +138,11 @@ class RetryPolicy:
 
 
 def _json_default(value: Any) -> Any:
-    """Decimals as JSON numbers (the schema types amounts as ``number``); datetimes as Magento's format.
-
-    Amounts carry at most a few decimals, and a float's shortest repr round-trips such a value exactly,
-    so the number on the wire is exactly the Decimal's value.
-    """
+    """Decimals as JSON numbers (the schema types amounts as ``number``); datetimes as Magento's format."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot send non-finite amount {value}")
-        return int(value) if value == value.to_integral_value() else float(value)
+        return as_number(value)
     if isinstance(value, datetime):
         return format_value(value)
     raise TypeError(f"cannot send {type(value).__name__} as JSON")

@@ -1,0 +1,129 @@
+"""The parts of the client that need no server: searchCriteria rendering, chunking, error rendering,
+and the refusal to send sandbox credentials off this machine (checked before any I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sales_channel.commerce import (
+    Chunking,
+    CommerceClient,
+    Condition,
+    Filter,
+    SandboxCredentialError,
+    SearchCriteria,
+    render_message,
+)
+from sales_channel.commerce.errors import NotFoundError, ServerError, ValidationError, error_for_status
+from sales_channel.commerce.search import parse_datetime
+from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
+
+SC = "searchCriteria"
+
+
+def test_groups_are_anded_filters_ored_in_the_schema_spelling() -> None:
+    criteria = (SearchCriteria()
+                .where("status", ["pending", "processing"], Condition.IN)
+                .any_of(Filter("ext_order_id", "113-%", "like"), Filter("ext_order_id", None, "null"))
+                .sort_by("created_at", "desc")
+                .page(20, 3))
+    assert criteria.to_params() == {
+        f"{SC}[filterGroups][0][filters][0][field]": "status",
+        f"{SC}[filterGroups][0][filters][0][value]": "pending,processing",
+        f"{SC}[filterGroups][0][filters][0][conditionType]": "in",
+        f"{SC}[filterGroups][1][filters][0][field]": "ext_order_id",
+        f"{SC}[filterGroups][1][filters][0][value]": "113-%",
+        f"{SC}[filterGroups][1][filters][0][conditionType]": "like",
+        f"{SC}[filterGroups][1][filters][1][field]": "ext_order_id",
+        f"{SC}[filterGroups][1][filters][1][conditionType]": "null",
+        f"{SC}[sortOrders][0][field]": "created_at",
+        f"{SC}[sortOrders][0][direction]": "DESC",
+        f"{SC}[pageSize]": "20",
+        f"{SC}[currentPage]": "3",
+    }
+
+
+@pytest.mark.parametrize("condition", list(Condition))
+def test_every_condition_type_renders(condition: Condition) -> None:
+    value = ["a", "b"] if condition in (Condition.IN, Condition.NIN) else "7"
+    params = SearchCriteria().where("field_x", value, condition).to_params()
+    assert params[f"{SC}[filterGroups][0][filters][0][conditionType]"] == condition.value
+
+
+def test_between_puts_from_and_to_in_separate_groups_and_formats_utc_times() -> None:
+    low = datetime(2026, 3, 1, 12, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+    params = SearchCriteria().between("created_at", low, datetime(2026, 3, 2, tzinfo=UTC)).to_params()
+    assert params[f"{SC}[filterGroups][0][filters][0][value]"] == "2026-03-01 10:00:05"
+    assert params[f"{SC}[filterGroups][0][filters][0][conditionType]"] == "from"
+    assert params[f"{SC}[filterGroups][1][filters][0][conditionType]"] == "to"
+    assert parse_datetime("2026-03-01 10:00:05") == low
+
+
+def test_builder_is_immutable_and_bad_filters_name_the_field() -> None:
+    base = SearchCriteria().where("state", "new")
+    base.where("status", "pending").page(5)
+    assert base.filter_groups == (((Filter("state", "new")),),)
+    with pytest.raises(ValueError, match="'ext_order_id'.*comma"):
+        Filter("ext_order_id", ["a,b"], Condition.IN)
+    with pytest.raises(ValueError, match="'created_at'.*time zone"):
+        Filter("created_at", datetime(2026, 1, 1), Condition.GT)
+    with pytest.raises(ValueError, match="'sku'.*list"):
+        Filter("sku", "ABC", Condition.IN)
+
+
+def test_chunking_bounds_items_and_url_length_and_drops_repeats() -> None:
+    chunks = list(Chunking(max_items=3, max_chars=23).split("sku", ["A" * 10, "B" * 10, "A" * 10, "C", "D", "E"]))
+    assert chunks == [["A" * 10, "B" * 10], ["C", "D", "E"]]
+
+
+def test_error_rendering_with_list_and_object_parameters() -> None:
+    assert render_message("No such entity with %1 = %2", ["orderId", 42]) == "No such entity with orderId = 42"
+    assert render_message("%1 and %10 %3", list(range(1, 11))) == "1 and 10 3"
+    assert render_message('Invalid value of "%value" provided for the %fieldName field.',
+                          {"value": "x", "fieldName": "qty"}) == 'Invalid value of "x" provided for the qty field.'
+    assert render_message("left %missing alone", {"other": 1}) == "left %missing alone"
+
+    error = error_for_status(400, {"message": "%fieldName is required", "parameters": {"fieldName": "sku"}},
+                             "POST /V1/orders")
+    assert isinstance(error, ValidationError)
+    assert (error.status, error.message, error.template) == (400, "sku is required", "%fieldName is required")
+    assert error.parameters == {"fieldName": "sku"}
+    assert str(error) == "POST /V1/orders 400: sku is required"
+    assert isinstance(error_for_status(404, {"message": "nope"}, "GET /V1/orders/{id}"), NotFoundError)
+    assert isinstance(error_for_status(502, "<html>bad gateway</html>", "GET /V1/orders"), ServerError)
+
+
+@pytest.mark.parametrize("url", ["https://shop.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]",
+                                 "http://127.0.0.1.example.com"])
+def test_sandbox_token_is_refused_for_a_non_loopback_host(url: str) -> None:
+    token = DEFAULT_CREDENTIALS["commerce_token"]
+    with pytest.raises(SandboxCredentialError, match="loopback") as refused:
+        CommerceClient(url, token)
+    assert token not in str(refused.value)
+    password = DEFAULT_CREDENTIALS["commerce_admin_password"]
+    with pytest.raises(SandboxCredentialError) as refused:
+        CommerceClient.with_admin_login(url, DEFAULT_CREDENTIALS["commerce_admin_username"], password)
+    assert password not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "http://127.8.9.10", "http://localhost:8080",
+                                 "http://[::1]:80", "http://[::ffff:127.0.0.1]"])
+def test_sandbox_token_is_accepted_for_loopback_hosts(url: str) -> None:
+    client = CommerceClient(url, DEFAULT_CREDENTIALS["commerce_token"])
+    assert DEFAULT_CREDENTIALS["commerce_token"] not in repr(client)
+    assert client.stats.total == 0
+
+
+def test_real_tokens_may_go_anywhere_and_bad_settings_are_named() -> None:
+    assert CommerceClient("https://shop.example.com/", "live-token", store_code="en_us").api_root == \
+        "https://shop.example.com/rest/en_us"
+    with pytest.raises(ValueError, match="store_code"):
+        CommerceClient("https://shop.example.com", "live-token", store_code="en-us/../x")
+    with pytest.raises(ValueError, match="without /rest"):
+        CommerceClient("https://shop.example.com/rest/default", "live-token")
+    with pytest.raises(ValueError, match="order 113-1: items\\[0\\].sku"):
+        CommerceClient("https://shop.example.com", "live-token").create_order(
+            {"ext_order_id": "113-1", "grand_total": Decimal("1"), "base_grand_total": Decimal("1"),
+             "customer_email": "a@example.com", "items": [{"name": "x"}]})
