@@ -72,3 +72,12 @@ def postgres_url() -> str:
     if not url:
         pytest.skip("SALES_CHANNEL_TEST_DATABASE_URL is not set: no PostgreSQL server to test against")
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis URL for the Redis variants of shared-store tests (skipped when unset)."""
+    url = os.environ.get("SALES_CHANNEL_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SALES_CHANNEL_TEST_REDIS_URL is not set: no Redis server to test against")
+    return url
