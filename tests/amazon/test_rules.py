@@ -15,8 +15,11 @@ from sales_channel.amazon import (
     CancelItem,
     FeedProcessingReportError,
     LwaCredentials,
+    Order,
     OrderCancellation,
+    OrderPage,
     OrderRefund,
+    OrderSearch,
     PackageDetail,
     SandboxCredentialError,
     SearchWindowError,
@@ -26,6 +29,7 @@ from sales_channel.amazon import (
     parse_processing_report,
 )
 from sales_channel.amazon.feeds_xml import decode_document
+from sales_channel.amazon.windows import SearchWindow
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 
 SANDBOX_CREDENTIALS = LwaCredentials(DEFAULT_CREDENTIALS["lwa_client_id"], DEFAULT_CREDENTIALS["lwa_client_secret"],
@@ -52,6 +56,8 @@ def client() -> SpApiClient:
      "lastUpdatedBefore"),
     ({"created_after": NOW - timedelta(hours=1), "created_before": NOW - timedelta(minutes=1)}, "createdBefore"),
     ({"last_updated_after": datetime(2026, 11, 1, 12, 0)}, "lastUpdatedAfter"),
+    ({"last_updated_after": NOW - timedelta(seconds=60)}, "lastUpdatedAfter"),
+    ({"created_after": NOW + timedelta(days=1)}, "createdAfter"),
     ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": datetime(2026, 11, 1)},
      "lastUpdatedBefore"),
     ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 0}, "maxResultsPerPage"),
@@ -245,3 +251,52 @@ def test_real_credentials_pick_the_regional_endpoint():
         SpApiClient(real, seller_id="A1", marketplace_id="XX")
     text = repr(real) + repr(SpApiClient(real, seller_id="A1", marketplace_id="ATVPDKIKX0DER"))
     assert "real-secret" not in text and "Atzr|real-refresh" not in text
+
+
+def _order(order_id: str, updated: str) -> Order:
+    return Order.from_api({"orderId": order_id, "createdTime": "2026-11-28T10:00:00Z", "lastUpdatedTime": updated,
+                           "salesChannel": {"channelName": "AMAZON", "marketplaceId": "ATVPDKIKX0DER"},
+                           "orderItems": [{"orderItemId": "1", "quantityOrdered": 1, "product": {"sellerSku": "S"}}]})
+
+
+def test_order_search_yields_an_order_seen_on_two_pages_once_in_its_latest_version():
+    # Amazon's paging quirk: an order updated while a window is paged can come back on a later page.
+    # (The sandbox pages in a stable order and never repeats an order within a window, so the pages
+    # are given here.)
+    window = SearchWindow(last_updated_after=NOW - timedelta(hours=1), last_updated_before=NOW - timedelta(minutes=5))
+    end = NOW - timedelta(minutes=5)
+    pages = {
+        None: OrderPage([_order("113-0000001-0000001", "2026-11-28T11:00:00Z"),
+                         _order("113-0000002-0000002", "2026-11-28T11:00:00Z")], "p2", end, None),
+        "p2": OrderPage([_order("113-0000003-0000003", "2026-11-28T11:30:00Z"),
+                         _order("113-0000001-0000001", "2026-11-28T12:00:00Z")], "p3", end, None),
+        "p3": OrderPage([_order("113-0000002-0000002", "2026-11-28T10:59:00Z")], None, end, None),
+    }
+    fetched: list[str | None] = []
+
+    def fetch(asked: SearchWindow, token: str | None) -> OrderPage:
+        assert asked is window
+        fetched.append(token)
+        return pages[token]
+
+    search = OrderSearch(fetch, window)
+    orders = {order.order_id: order.last_updated_time for order in search}
+    assert fetched == [None, "p2", "p3"]
+    assert orders == {"113-0000001-0000001": datetime(2026, 11, 28, 12, tzinfo=UTC),
+                      "113-0000002-0000002": datetime(2026, 11, 28, 11, tzinfo=UTC),
+                      "113-0000003-0000003": datetime(2026, 11, 28, 11, 30, tzinfo=UTC)}
+    assert search.duplicates == 2 and search.pages_fetched == 3
+    assert search.window_end == end.astimezone(UTC)
+    assert [o.order_id for o in search] == list(orders)  # replayed, no new calls
+    assert fetched == [None, "p2", "p3"]
+
+
+def test_order_repr_leaves_out_buyer_data():
+    order = Order.from_api({**_order("113-0000001-0000001", "2026-11-28T11:00:00Z").raw,
+                            "buyer": {"buyerName": "Jürgen Secretname", "buyerEmail": "j@example.com"},
+                            "recipient": {"deliveryAddress": {"name": "Jürgen Secretname", "addressLine1": "Weg 1"}},
+                            "unknownFutureField": {"phone": "+49 555"}})
+    assert order.buyer is not None and order.buyer.buyer_name == "Jürgen Secretname"
+    text = repr(order)
+    assert "Secretname" not in text and "example.com" not in text and "+49" not in text
+    assert "113-0000001-0000001" in text

@@ -30,7 +30,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -129,8 +129,8 @@ class OrderSearch:
     ``createdBefore`` it returned): advance a watermark to it, never to the local clock.
     """
 
-    def __init__(self, client: SpApiClient, window: SearchWindow) -> None:
-        self._client = client
+    def __init__(self, fetch_page: Callable[[SearchWindow, str | None], OrderPage], window: SearchWindow) -> None:
+        self._fetch_page = fetch_page
         self.window = window
         self.window_end: datetime | None = None
         self.pages_fetched = 0
@@ -141,7 +141,7 @@ class OrderSearch:
         """The raw pages, lazily (an order may repeat across pages; no de-duplication here)."""
         token: str | None = None
         while True:
-            page = self._client._search_orders_page(self.window, token)
+            page = self._fetch_page(self.window, token)
             self.pages_fetched += 1
             end = page.last_updated_before if self.window.last_updated_after else page.created_before
             if end is not None:
@@ -242,7 +242,7 @@ class SpApiClient:
             max_results_per_page=max_results_per_page,
         )
         window.validate(datetime.now(UTC))
-        return OrderSearch(self, window)
+        return OrderSearch(self._search_orders_page, window)
 
     def _search_orders_page(self, window: SearchWindow, pagination_token: str | None) -> OrderPage:
         params = window.query()

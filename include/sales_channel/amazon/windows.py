@@ -56,9 +56,10 @@ class SearchWindow:
                 raise SearchWindowError("lastUpdatedBefore", "not allowed together with createdAfter")
             self._check_end("createdBefore", self.created_after, self.created_before, now)
         start = self.created_after or self.last_updated_after
-        if start is not None and start > now:
+        if start is not None and start > now - MIN_WINDOW_END_AGE:  # the window ends 2 minutes ago at the latest
             raise SearchWindowError(_camel("created_after" if self.created_after else "last_updated_after"),
-                                    f"{to_amazon_time(start)} is in the future")
+                                    f"{to_amazon_time(start)} must be at least 2 minutes before the time of "
+                                    f"the request ({to_amazon_time(now)}): the window cannot end later")
         if not 1 <= self.max_results_per_page <= MAX_RESULTS_PER_PAGE:
             raise SearchWindowError("maxResultsPerPage",
                                     f"must be between 1 and {MAX_RESULTS_PER_PAGE}, got {self.max_results_per_page}")
