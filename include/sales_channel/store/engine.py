@@ -10,6 +10,8 @@ deadlock and one fails with "database is locked" regardless of the timeout. Read
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -48,7 +50,7 @@ def _sqlite_engine(url: URL, **engine_args: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _ensure_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -57,3 +59,22 @@ def _sqlite_engine(url: URL, **engine_args: Any) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _ensure_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a lasting property of the file, so usually already done).
+
+    The switch needs the database to itself, and SQLite answers "database is locked" at once, without
+    its busy handler, while another connection (e.g. a concurrent first migration) holds a lock: so
+    retry, within the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -56,7 +56,7 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         amount = Decimal(value)
-        if not amount.is_finite() or amount.quantize(_SCALE) != amount or abs(amount) >= _LIMIT:
+        if not amount.is_finite() or abs(amount) >= _LIMIT or amount.quantize(_SCALE) != amount:
             raise ValueError(f"money amount {value!r} does not fit numeric(19, 4)")
         # The same text on both backends: PostgreSQL returns numeric(19, 4) with four places too.
         amount = amount.quantize(_SCALE)
