@@ -1,0 +1,237 @@
+"""The Amazon sandbox's control API under ``/_sandbox`` (never part of the faithful API: no access
+token, no usage plan, no injected faults). The common routes (health, faults, calls) come from
+``common_control_router``; these add seeding, orders, the lifecycle clock, auth and the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from sales_channel.sandbox.amazon import orders
+from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID
+from sales_channel.sandbox.catalog import BY_SELLER_SKU
+from sales_channel.sandbox.common.clock import to_iso
+from sales_channel.sandbox.common.faults import CONTROL_PREFIX
+
+if TYPE_CHECKING:
+    from sales_channel.sandbox.amazon.service import AmazonSandbox
+
+
+class SeedRequest(BaseModel):
+    orders: int = Field(ge=0, le=100_000)
+    seed: int = 42
+    anchor: datetime | None = Field(None, description="the 'now' the seed's times are relative to")
+
+
+class OrderLine(BaseModel):
+    sellerSku: str = Field(description="an Amazon seller SKU of sales_channel.sandbox.catalog")
+    quantity: int = Field(1, ge=1, le=1000)
+    unitPrice: str | None = Field(None, description="decimal in the marketplace currency; default: catalog price")
+    promotion: bool = Field(False, description="a 10% item promotion (DISCOUNT breakdown, promotion id)")
+    gift: bool = Field(False, description="gift wrap charge and a gift message")
+
+
+class NewOrder(BaseModel):
+    marketplaceId: str = "ATVPDKIKX0DER"
+    fulfilledBy: Literal["MERCHANT", "AMAZON"] = "MERCHANT"
+    status: Literal["PENDING", "UNSHIPPED", "SHIPPED", "CANCELLED"] = "UNSHIPPED"
+    items: list[OrderLine] = Field(min_length=1)
+    createdTime: datetime | None = Field(None, description="default: now")
+    lastUpdatedTime: datetime | None = Field(None, description="default: now; never in the future")
+    business: bool = False
+    prime: bool = False
+    freeShippingPromotion: bool = False
+    buyerCancellationRequest: str | None = Field(None, description="a buyer's cancellation request reason")
+
+
+class OrderChange(BaseModel):
+    status: Literal["UNSHIPPED", "SHIPPED", "CANCELLED"] | None = Field(
+        None, description="UNSHIPPED releases a PENDING order; SHIPPED: Amazon ships an AFN order; "
+                          "CANCELLED: cancelled by cancelledBy (nothing may have shipped)")
+    cancelledBy: Literal["BUYER", "MERCHANT", "AMAZON"] = "BUYER"
+    cancelReason: str = "BuyerCanceled"
+    buyerCancellationRequest: str | None = Field(None, description="add a buyer cancellation request")
+    touch: bool = Field(False, description="an update of no consequence: bumps lastUpdatedTime to now")
+    lastUpdatedTime: datetime | None = Field(None, description="set lastUpdatedTime explicitly (tests)")
+
+
+class Advance(BaseModel):
+    seconds: float | None = Field(None, ge=0, description="lifecycle seconds; null: everything pending")
+
+
+class Settings(BaseModel):
+    token_ttl_seconds: int | None = Field(None, ge=1, description="lifetime of access tokens issued from now on")
+    gzip_reports: bool | None = Field(None, description="feed processing reports are served GZIP-compressed")
+
+
+def _bad(message: str, status: int = 400) -> HTTPException:
+    return HTTPException(status_code=status, detail=message)
+
+
+def _build_order(sandbox: AmazonSandbox, request: NewOrder) -> dict[str, Any]:
+    marketplace = BY_MARKETPLACE_ID.get(request.marketplaceId)
+    if marketplace is None:
+        raise _bad(f"marketplaceId {request.marketplaceId} is not one of the sandbox's marketplaces "
+                   f"({', '.join(BY_MARKETPLACE_ID)})")
+    if request.status == "SHIPPED" and request.fulfilledBy != "AMAZON":
+        raise _bad("status SHIPPED is for Amazon-fulfilled orders; ship a merchant-fulfilled order with "
+                   "confirmShipment")
+    now = sandbox.now()
+    created = request.createdTime or now
+    updated = request.lastUpdatedTime or now
+    if updated > now or updated < created:
+        raise _bad("lastUpdatedTime must lie between createdTime and now")
+    factory = sandbox.order_factory()
+    lines = []
+    for index, line in enumerate(request.items):
+        product = BY_SELLER_SKU.get(line.sellerSku)
+        if product is None:
+            raise _bad(f"items[{index}].sellerSku {line.sellerSku!r} is not in the sandbox catalog")
+        try:
+            price = Decimal(line.unitPrice) if line.unitPrice is not None else factory.price(product, marketplace)
+        except InvalidOperation:
+            raise _bad(f"items[{index}].unitPrice {line.unitPrice!r} is not a decimal") from None
+        if price <= 0:
+            raise _bad(f"items[{index}].unitPrice must be positive")
+        lines.append((product, line.quantity, orders.quantize(price, marketplace.currency)))
+    doc = factory.build(
+        marketplace=marketplace, fulfilled_by=request.fulfilledBy, lines=lines, created=created, updated=updated,
+        status="UNSHIPPED", business=request.business, prime=request.prime,
+        promotion_lines=frozenset(i for i, line in enumerate(request.items) if line.promotion),
+        gift_lines=frozenset(i for i, line in enumerate(request.items) if line.gift),
+        free_shipping_promotion=request.freeShippingPromotion)
+    if request.status == "PENDING":
+        orders.set_status(doc, "PENDING")
+    elif request.status == "SHIPPED":
+        orders.ship_everything(doc)
+    elif request.status == "CANCELLED":
+        orders.cancel(doc, "BUYER", {}, "BuyerCanceled")
+    if request.buyerCancellationRequest:
+        orders.request_buyer_cancellation(doc, request.buyerCancellationRequest)
+    return doc
+
+
+def _change_order(sandbox: AmazonSandbox, doc: dict[str, Any], change: OrderChange) -> None:
+    order_id, status = doc["orderId"], orders.order_status(doc)
+    if change.status == "UNSHIPPED":
+        if status != "PENDING":
+            raise _bad(f"order {order_id} is {status}; only a PENDING order can be released to UNSHIPPED", 409)
+        orders.set_status(doc, "UNSHIPPED")
+    elif change.status == "SHIPPED":
+        if not orders.is_amazon_fulfilled(doc):
+            raise _bad(f"order {order_id} is merchant-fulfilled: ship it with confirmShipment", 409)
+        if status not in ("PENDING", "UNSHIPPED"):
+            raise _bad(f"order {order_id} is {status}; it cannot be shipped", 409)
+        orders.ship_everything(doc)
+        sandbox.record("shipment", order_id, {"shippedBy": "AMAZON", "source": "control"})
+    elif change.status == "CANCELLED":
+        if status not in ("PENDING", "UNSHIPPED") or orders.anything_shipped(doc):
+            raise _bad(f"order {order_id} is {status}; only an order with nothing shipped can be cancelled", 409)
+        orders.cancel(doc, change.cancelledBy, {}, change.cancelReason)
+        sandbox.record("cancellation", order_id, {"cancelledBy": change.cancelledBy,
+                                                  "reason": change.cancelReason, "source": "control"})
+    if change.buyerCancellationRequest:
+        orders.request_buyer_cancellation(doc, change.buyerCancellationRequest)
+    if change.lastUpdatedTime is not None:
+        if change.lastUpdatedTime > sandbox.now():
+            raise _bad("lastUpdatedTime must not be in the future")
+        doc["lastUpdatedTime"] = to_iso(change.lastUpdatedTime)
+    elif change.status or change.buyerCancellationRequest or change.touch:
+        orders.touch(doc, sandbox.now_iso())
+
+
+def control_router(sandbox: AmazonSandbox) -> APIRouter:
+    router = APIRouter(prefix=CONTROL_PREFIX, tags=["sandbox control"])
+
+    @router.post("/seed", name="sandbox_seed")
+    def seed(request: SeedRequest) -> dict[str, Any]:
+        """Discard all state but tokens and settings; seed ``orders`` deterministic orders."""
+        return sandbox.seed(request.orders, request.seed, request.anchor)
+
+    @router.get("/summary", name="sandbox_summary")
+    def summary() -> dict[str, Any]:
+        by_status: Counter[str] = Counter()
+        by_channel: Counter[str] = Counter()
+        by_marketplace: Counter[str] = Counter()
+        by_status_channel: Counter[str] = Counter()
+        for status, fulfilled_by, marketplace_id, count in sandbox.store.order_counts():
+            by_status[status] += count
+            by_channel[fulfilled_by] += count
+            by_marketplace[marketplace_id] += count
+            by_status_channel[f"{status}/{fulfilled_by}"] += count
+        return {"seed": sandbox.store.get_meta("seed"), "orders": sum(by_status.values()),
+                "byStatus": dict(by_status), "byFulfilledBy": dict(by_channel),
+                "byMarketplace": dict(by_marketplace), "byStatusAndFulfilledBy": dict(by_status_channel),
+                "pendingEvents": len(sandbox.store.pending_events())}
+
+    @router.post("/orders", name="sandbox_add_order", status_code=201)
+    def add_order(request: NewOrder) -> dict[str, Any]:
+        """Add one order; returns it with every dataset."""
+        with sandbox.store.transaction():
+            doc = _build_order(sandbox, request)
+            sandbox.save_order(doc)
+        return {"order": orders.full_view(doc)}
+
+    @router.get("/orders/{order_id}", name="sandbox_get_order")
+    def get_order(order_id: str) -> dict[str, Any]:
+        doc = sandbox.store.get_order(order_id)
+        if doc is None:
+            raise _bad(f"order {order_id} not found", 404)
+        return {"order": orders.full_view(doc)}
+
+    @router.patch("/orders/{order_id}", name="sandbox_change_order")
+    def change_order(order_id: str, change: OrderChange) -> dict[str, Any]:
+        with sandbox.store.transaction():
+            doc = sandbox.store.get_order(order_id)
+            if doc is None:
+                raise _bad(f"order {order_id} not found", 404)
+            _change_order(sandbox, doc, change)
+            sandbox.save_order(doc)
+        return {"order": orders.full_view(doc)}
+
+    @router.get("/lifecycle", name="sandbox_lifecycle")
+    def lifecycle() -> dict[str, Any]:
+        """Pending lifecycle events, with their due time on the real clock."""
+        now = time.time()
+        return {"timeScale": sandbox.clock.time_scale, "pending": [
+            {"kind": kind, "ref": ref, "due": to_iso(sandbox.now() + timedelta(seconds=due - now)),
+             "dueInSeconds": round(max(0.0, due - now), 3)}
+            for _id, due, kind, ref, _payload in sandbox.store.pending_events()]}
+
+    @router.post("/lifecycle/advance", name="sandbox_advance")
+    def advance(request: Advance) -> dict[str, Any]:
+        """Move the lifecycle clock on by ``seconds`` of lifecycle time (null: apply everything pending)."""
+        return {"applied": sandbox.advance(request.seconds)}
+
+    @router.get("/settings", name="sandbox_get_settings")
+    def get_settings() -> dict[str, Any]:
+        return sandbox.settings
+
+    @router.put("/settings", name="sandbox_set_settings")
+    def set_settings(request: Settings) -> dict[str, Any]:
+        return sandbox.update_settings(request.model_dump(exclude_none=True))
+
+    @router.get("/auth", name="sandbox_auth")
+    def auth() -> dict[str, Any]:
+        return {"token_ttl_seconds": sandbox.settings["token_ttl_seconds"],
+                "active_tokens": sandbox.store.active_tokens(time.time())}
+
+    @router.post("/auth/expire", name="sandbox_expire_tokens")
+    def expire_tokens() -> dict[str, Any]:
+        """Expire every access token issued so far (clients must refresh)."""
+        return {"expired": sandbox.store.expire_tokens(time.time())}
+
+    @router.get("/ledger", name="sandbox_ledger")
+    def ledger(kind: Literal["shipment", "cancellation", "refund"] | None = None,
+               orderId: str | None = Query(None)) -> dict[str, Any]:
+        """Every effect applied: shipments, cancellations, refunds (oldest first)."""
+        return {"entries": sandbox.store.ledger(kind, orderId)}
+
+    return router
