@@ -34,10 +34,13 @@ def _allow_null_for_required(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _allow_named_parameters(schema: dict[str, Any]) -> dict[str, Any]:
-    """The model lists error ``parameters`` as an array; Magento sends an object for ``%name`` placeholders."""
+    """The model lists error ``parameters`` as an array of objects; Magento sends an object for ``%name``
+    placeholders and an array of values for ``%1`` placeholders."""
     definitions = schema.get("definitions", {})
     if "error-parameters" in definitions:
-        definitions["error-parameters"] = {"anyOf": [definitions["error-parameters"], {"type": "object"}]}
+        definitions["error-parameters"] = {"anyOf": [
+            definitions["error-parameters"], {"type": "object"},
+            {"type": "array", "items": {"type": ["string", "number"]}}]}
     return schema
 
 
