@@ -30,13 +30,15 @@ def run_migrate(url: str, start_at: float) -> str:
 
 
 def claim_until_empty(url: str, worker: str, batch: int, start_at: float) -> list[int]:
-    """Claim outbox items in batches until none is left; the ids this worker won."""
+    """Claim outbox items in batches, confirming each, until none is left; the ids this worker won."""
     store = ChannelStore(create_engine_for(url))
     won: list[int] = []
     wait_until(start_at)
     try:
         while items := store.outbox.claim(worker, batch, lease=timedelta(minutes=10)):
-            won.extend(item.id for item in items)
+            for item in items:
+                store.outbox.mark_confirmed(item.id, worker)
+                won.append(item.id)
         return won
     finally:
         store.close()

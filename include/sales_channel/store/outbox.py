@@ -52,26 +52,59 @@ class OutboxRepository:
 
     def claim(self, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None,
               target: str | None = None) -> list[OutboxItem]:
-        """Claim up to ``limit`` due items for ``worker`` until ``now + lease``; oldest first.
+        """Claim up to ``limit`` due items for ``worker`` until ``now + lease``; the longest-due first.
 
         Due: pending and past ``next_attempt_at``, or claimed with an expired lease. Concurrent
         claimers never get the same item: on PostgreSQL the candidates are locked with ``FOR UPDATE
-        SKIP LOCKED`` (claimers skip each other's rows instead of waiting); on SQLite the whole claim
-        is one conditional UPDATE under the write lock taken at ``BEGIN IMMEDIATE``.
+        SKIP LOCKED`` (claimers skip each other's rows instead of waiting); on SQLite the claim runs
+        under the write lock taken at ``BEGIN IMMEDIATE``, and the UPDATE re-checks that each is due.
         """
-        now = self._clock()
-        due = or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
-                  and_(OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_until < now))
-        filters = [due]
+        filters = []
         if kinds is not None:
             filters.append(OutboxItem.kind.in_(list(kinds)))
         if target is not None:
             filters.append(OutboxItem.target == target)
+        return self._claim(worker, lease, limit, filters)
+
+    def claim_sources(self, kind: str, source_ids: Sequence[str], worker: str,
+                      lease: timedelta) -> dict[str, OutboxItem]:
+        """Claim the named items of ``kind`` that are due (see ``claim``); the ones won, by source id.
+        An item held by another worker, or already done, is left out."""
+        claimed = self._claim(worker, lease, len(source_ids),
+                              [OutboxItem.kind == kind, OutboxItem.source_id.in_(list(source_ids))])
+        return {item.source_id: item for item in claimed}
+
+    def due_sources(self, kind: str, target: str | None = None, limit: int = 100) -> list[str]:
+        """Source ids of due items of ``kind`` (e.g. work a dead worker left), without claiming them."""
+        statement = select(OutboxItem.source_id).where(OutboxItem.kind == kind, self._due(self._clock())).order_by(
+            OutboxItem.next_attempt_at, OutboxItem.id).limit(limit)
+        if target is not None:
+            statement = statement.where(OutboxItem.target == target)
+        with self._sessions.read() as session:
+            return list(session.scalars(statement))
+
+    @staticmethod
+    def _due(now: datetime):
+        return or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
+                   and_(OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_until < now))
+
+    def _claim(self, worker: str, lease: timedelta, limit: int, filters: list) -> list[OutboxItem]:
+        if limit <= 0:
+            return []
+        now = self._clock()
+        filters = [self._due(now), *filters]
         candidates = select(OutboxItem.id).where(*filters).order_by(
             OutboxItem.next_attempt_at, OutboxItem.id).limit(limit).with_for_update(skip_locked=True)
         with self._sessions.write() as session:
+            # Two statements, one transaction: the candidates stay locked (or, on SQLite, the database
+            # stays write-locked) until the commit. A single UPDATE ... WHERE id IN (SELECT ... LIMIT n
+            # FOR UPDATE SKIP LOCKED) is not safe on PostgreSQL: the planner may run the sub-select
+            # more than once and update more than n rows.
+            ids = list(session.scalars(candidates))
+            if not ids:
+                return []
             claimed = session.scalars(
-                update(OutboxItem).where(OutboxItem.id.in_(candidates.scalar_subquery()), *filters).values(
+                update(OutboxItem).where(OutboxItem.id.in_(ids), *filters).values(
                     status=OutboxStatus.CLAIMED, claimed_by=worker, claimed_until=now + lease,
                     attempts=OutboxItem.attempts + 1, updated_at=now,
                 ).returning(OutboxItem), execution_options={"synchronize_session": False}).all()
