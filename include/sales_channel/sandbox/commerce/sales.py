@@ -306,13 +306,14 @@ class SalesService:
             row_total, row_tax, row_discount = (_money(unit_price * qty), _money(unit_tax * qty),
                                                 _money(unit_discount * qty))
             subtotal, tax, discount = subtotal + row_total, tax + row_tax, discount + row_discount
-            lines.append({"entity_id": self.state.next_id("document_item"), "parent_id": parent_id,
-                          "order_item_id": item["item_id"], "sku": item["sku"], "name": item.get("name"),
-                          "product_id": item.get("product_id"), "qty": qty, "price": _num(item.get("price")),
-                          "base_price": _num(item.get("base_price", item.get("price"))), "base_cost": 0.0,
-                          "row_total": row_total, "base_row_total": row_total, "tax_amount": row_tax,
-                          "base_tax_amount": row_tax, "discount_amount": row_discount,
-                          "base_discount_amount": row_discount})
+            line = {"entity_id": self.state.next_id("document_item"), "parent_id": parent_id,
+                    "order_item_id": item["item_id"], "sku": item["sku"], "name": item.get("name"),
+                    "product_id": item.get("product_id"), "qty": qty, "price": _num(item.get("price")),
+                    "base_price": _num(item.get("base_price", item.get("price"))), "base_cost": 0.0,
+                    "row_total": row_total, "base_row_total": row_total, "tax_amount": row_tax,
+                    "base_tax_amount": row_tax, "discount_amount": row_discount,
+                    "base_discount_amount": row_discount}
+            lines.append({k: v for k, v in line.items() if v is not None})
         return lines, _money(subtotal), _money(tax), _money(discount)
 
     def _document(self, order: dict[str, Any], entity_id: int, kind: str, lines: list[dict[str, Any]],
@@ -332,7 +333,7 @@ class SalesService:
             "shipping_amount": _money(shipping), "base_shipping_amount": _money(shipping),
             "grand_total": _money(grand_total), "base_grand_total": _money(grand_total),
             "email_sent": 1 if body.get("notify") else 0, "created_at": now, "updated_at": now,
-            "items": [line for line in lines if line.update(parent_id=entity_id) or True],
+            "items": lines,
             "comments": self._document_comments(body, entity_id, now),
         }
         return {k: v for k, v in document.items() if v is not None}
