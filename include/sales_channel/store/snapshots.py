@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
 from sales_channel.store.models import AmazonOrder
 from sales_channel.store.sanitize import strip_buyer_pii
+from sales_channel.store.types import checked_money
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def _amount(order_id: str, value: Any) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite():
-        raise ValueError(f"Amazon order {order_id}: field proceeds.grandTotal.amount is not a decimal: {value!r}")
-    return amount
+    what = f"Amazon order {order_id}: field proceeds.grandTotal.amount"
+    if amount is None:
+        raise ValueError(f"{what} is not a decimal: {value!r}")
+    return checked_money(amount, what)

@@ -24,6 +24,13 @@ _SCALE = Decimal("0.0001")
 _LIMIT = Decimal(10) ** 15
 
 
+def checked_money(amount: Decimal, what: str) -> Decimal:
+    """``amount`` with four decimal places; ValueError naming ``what`` when it does not fit exactly."""
+    if not amount.is_finite() or abs(amount) >= _LIMIT or amount.quantize(_SCALE) != amount:
+        raise ValueError(f"{what}: {amount} does not fit a money column (at most 15 digits and 4 decimals)")
+    return amount.quantize(_SCALE)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, naive UTC in the database."""
 
@@ -55,11 +62,8 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | str | None, dialect: Dialect) -> Decimal | str | None:
         if value is None:
             return None
-        amount = Decimal(value)
-        if not amount.is_finite() or abs(amount) >= _LIMIT or amount.quantize(_SCALE) != amount:
-            raise ValueError(f"money amount {value!r} does not fit numeric(19, 4)")
         # The same text on both backends: PostgreSQL returns numeric(19, 4) with four places too.
-        amount = amount.quantize(_SCALE)
+        amount = checked_money(Decimal(value), "money amount")
         return str(amount) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
