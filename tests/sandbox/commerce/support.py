@@ -136,3 +136,7 @@ def order_entity(**overrides: Any) -> dict[str, Any]:
     entity = copy.deepcopy(_ORDER)
     entity.update(overrides)
     return entity
+
+
+CREDENTIALS_BODY = {"username": DEFAULT_CREDENTIALS["commerce_admin_username"],
+                    "password": DEFAULT_CREDENTIALS["commerce_admin_password"]}

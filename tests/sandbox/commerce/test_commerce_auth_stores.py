@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 
-from .support import CommerceApi, assert_magento_error, assert_schema, order_entity
+from .support import CREDENTIALS_BODY, CommerceApi, assert_magento_error, assert_schema, order_entity
 
 UNAUTHORIZED = "The consumer isn't authorized to access %resources."
-CREDENTIALS = {"username": DEFAULT_CREDENTIALS["commerce_admin_username"],
-               "password": DEFAULT_CREDENTIALS["commerce_admin_password"]}
+CREDENTIALS = CREDENTIALS_BODY
 
 
 @pytest.mark.parametrize("path", ["/rest/V1/integration/admin/token", "/rest/default/V1/integration/admin/token",

@@ -263,18 +263,26 @@ async def _route_not_found(_: Request, exc: Exception) -> JSONResponse:
     return _json({"message": str(getattr(exc, "detail", "Internal Error"))}, status)
 
 
+_PYDANTIC_TYPES = {"int": "int", "float": "float", "bool": "bool", "dict": "object", "list": "array",
+                   "string": "string", "model": "object"}
+
+
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own validation (path ids, malformed JSON) rendered as Magento's processing error."""
+    """FastAPI's own validation (path ids, malformed JSON, control bodies) in Magento's shapes."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("path", "query", "body")]
-    if first.get("type") == "json_invalid":
-        return _json(bad_request("Decoding error: \\n%1", [first.get("msg", "")]).body(), 400)
-    field = ".".join(location) or "body"
+    kind = str(first.get("type", ""))
+    if kind == "json_invalid":
+        return _json(bad_request("Decoding error: \n%1", [first.get("msg", "")]).body(), 400)
+    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("path", "query", "body")) or "body"
     value = first.get("input")
-    expected = "int" if "int" in str(first.get("type")) else "object"
-    return _json(bad_request(errors.FIELD_PROCESSING, {
-        "field_name": field, "details": errors.INVALID_TYPE.format(value=value, type=expected)}).body(), 400)
+    prefix = kind.split("_")[0]
+    if kind.endswith(("_parsing", "_type")) and prefix in _PYDANTIC_TYPES:
+        details = errors.INVALID_TYPE.format(value=value, type=_PYDANTIC_TYPES[prefix])
+        return _json(bad_request(errors.FIELD_PROCESSING, {"field_name": field, "details": details}).body(), 400)
+    if kind == "missing":
+        return _json(errors.required_field(field).body(), 400)
+    return _json(errors.invalid_value(field, value).body(), 400)
 
 
 def create_app(config: SandboxConfig) -> FastAPI:

@@ -47,7 +47,8 @@ class CatalogService:
 
     def _find(self, sku: str) -> dict[str, Any] | None:
         # Magento's SKU lookup is case-insensitive (MySQL collation).
-        return next((p for p in self.state.all("product") if p["sku"].casefold() == sku.casefold()), None)
+        found = next((p for p in self.state.all("product") if p["sku"].casefold() == sku.casefold()), None)
+        return self.state.get("product", found["id"]) if found else None
 
     def get(self, sku: str) -> dict[str, Any]:
         product = self._find(sku)

@@ -1,7 +1,7 @@
 """The Commerce sandbox's state: documents in memory, written through to a SQLite file.
 
-Every entity (order, invoice, shipment, credit memo, product, admin token) is one JSON document. Reads
-come from memory; each change is written to SQLite before the call answers, so the state survives a
+Every entity (order, invoice, shipment, credit memo, product) is one JSON document. Reads come from
+memory; each change is written to SQLite before the call answers, so the state survives a
 restart. One re-entrant lock guards memory and file; it is held only for the few microseconds of a
 read or a write, never while a call waits (latency is slept in the middleware, outside any lock).
 """
@@ -114,9 +114,11 @@ class StateStore:
             return copy.deepcopy(body) if body is not None else None
 
     def all(self, kind: str) -> list[dict[str, Any]]:
-        """Private copies of every document of ``kind``, in id order."""
+        """Every document of ``kind`` in id order, READ-ONLY: stored documents are replaced by ``put``,
+        never changed in place, so searches can read and serialize them without copying or locking."""
         with self.lock:
-            return [copy.deepcopy(self._docs[kind][i]) for i in sorted(self._docs[kind])]
+            docs = self._docs[kind]
+            return [docs[i] for i in sorted(docs)]
 
     def find(self, kind: str, **fields: Any) -> list[dict[str, Any]]:
         """Copies of the documents whose top-level ``fields`` equal the given values."""
