@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sales_channel.sandbox.amazon import orders
+from sales_channel.sandbox.amazon import feeds, orders
 
 if TYPE_CHECKING:
     from sales_channel.sandbox.amazon.service import AmazonSandbox
 
-ORDER_EVENTS = ("release", "buyer_cancel", "ship_afn", "cancel_request")
+FEED_EVENTS = ("feed_start", "feed_done")
 
 
 def apply_event(sandbox: AmazonSandbox, kind: str, ref: str, payload: dict[str, Any]) -> str:
+    if kind in FEED_EVENTS:
+        return feeds.advance_feed(sandbox, ref, kind)
     doc = sandbox.store.get_order(ref)
     if doc is None:
         return "skipped: order no longer exists"
