@@ -35,6 +35,7 @@ from sales_channel.amazon.feeds_xml import (
     parse_processing_report,
 )
 from sales_channel.amazon.models import (
+    ALL_INCLUDED_DATA,
     Feed,
     FeedDocument,
     FulfilledBy,
@@ -49,7 +50,7 @@ from sales_channel.amazon.models import (
 )
 
 __all__ = [
-    "ORDER_ACKNOWLEDGEMENT_FEED", "PAYMENT_ADJUSTMENT_FEED", "AdjustedItem", "AdjustmentReason",
+    "ALL_INCLUDED_DATA", "ORDER_ACKNOWLEDGEMENT_FEED", "PAYMENT_ADJUSTMENT_FEED", "AdjustedItem", "AdjustmentReason",
     "ApiErrorDetail", "CancelItem", "CancelReason", "ClientStats", "Feed", "FeedBatch", "FeedDocument",
     "FeedProcessingReportError", "FulfilledBy", "FulfillmentStatus", "IncludedData", "InvalidInputError",
     "LwaCredentials", "LwaError", "MessageResult", "Money", "NotFoundError", "Order", "OrderCancellation",

@@ -47,6 +47,10 @@ class IncludedData(StrEnum):
     FULFILLMENT_ORDERS = "FULFILLMENT_ORDERS"
 
 
+# Every dataset: what an import asks for when it wants the complete order.
+ALL_INCLUDED_DATA = frozenset(IncludedData)
+
+
 class FulfillmentStatus(StrEnum):
     PENDING_AVAILABILITY = "PENDING_AVAILABILITY"
     PENDING = "PENDING"
