@@ -150,7 +150,7 @@ def test_acknowledgement_feed_rejects_unknown_reason_naming_the_order():
 def test_adjustment_feed_components_currency_and_adjustment_ids():
     refund = OrderRefund("113-0000001-0000001", "CM-100000042", "JPY", [
         AdjustedItem("A1", "CustomerReturn", {"Principal": Decimal("1200"), "Tax": Decimal("120")}),
-        AdjustedItem("A2", "GeneralAdjustment", {"Shipping": Decimal("3.5")}),
+        AdjustedItem("A2", "GeneralAdjustment", {"Shipping": Decimal("350")}),
     ])
     root = ET.fromstring(build_payment_adjustment_feed("A1SELLER", [refund]).xml)
     assert root.findtext("MessageType") == "OrderAdjustment"
@@ -159,14 +159,14 @@ def test_adjustment_feed_components_currency_and_adjustment_ids():
     assert [i.findtext("AdjustmentReason") for i in items] == ["CustomerReturn", "GeneralAdjustment"]
     components = [(c.findtext("Type"), c.find("Amount").get("currency"), c.findtext("Amount"))
                   for c in items[0].findall("ItemPriceAdjustments/Component")]
-    assert components == [("Principal", "JPY", "1200.00"), ("Tax", "JPY", "120.00")]
+    assert components == [("Principal", "JPY", "1200"), ("Tax", "JPY", "120")]
 
 
 @pytest.mark.parametrize(("item", "message"), [
     (AdjustedItem("A1", "Because", {"Principal": Decimal("1")}), "AdjustmentReason"),
     (AdjustedItem("A1", "CustomerReturn", {"Principle": Decimal("1")}), "component type"),
     (AdjustedItem("A1", "CustomerReturn", {"Principal": Decimal("-1")}), "positive"),
-    (AdjustedItem("A1", "CustomerReturn", {"Principal": Decimal("1.005")}), "2 decimal"),
+    (AdjustedItem("A1", "CustomerReturn", {"Principal": Decimal("1.005")}), "at most 2 decimal"),
     (AdjustedItem("A1", "CustomerReturn", {"Principal": 1.5}), "Decimal"),  # type: ignore[dict-item]
     (AdjustedItem("A1", "CustomerReturn", {}), "components"),
 ])
@@ -174,6 +174,17 @@ def test_adjustment_feed_validation_names_order_and_field(item, message):
     with pytest.raises(ValueError, match=message) as raised:
         build_payment_adjustment_feed("A1SELLER", [OrderRefund("113-0000001-0000001", "CM-1", "EUR", [item])])
     assert "113-0000001-0000001" in str(raised.value)
+
+
+def test_adjustment_amounts_follow_the_currency_minor_units():
+    def build(currency: str, amount: str) -> bytes:
+        return build_payment_adjustment_feed("A1SELLER", [OrderRefund(
+            "113-0000001-0000001", "CM-1", currency, [AdjustedItem("A1", "CustomerReturn", {"Principal": Decimal(amount)})])]).xml
+    assert b">3.50</Amount>" in build("EUR", "3.5")
+    with pytest.raises(ValueError, match="JPY amounts have at most 0 decimal places"):
+        build("JPY", "3.5")
+    with pytest.raises(ValueError, match="currency"):
+        build("euro", "3.5")
 
 
 def test_feed_keeps_non_ascii_text_as_utf8():

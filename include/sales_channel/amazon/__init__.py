@@ -6,6 +6,7 @@ from sales_channel.amazon.client import ClientStats, OrderPage, OrderSearch, SpA
 from sales_channel.amazon.endpoints import endpoint_for_marketplace, is_loopback_url
 from sales_channel.amazon.errors import (
     ApiErrorDetail,
+    DocumentTransferError,
     FeedProcessingReportError,
     InvalidInputError,
     LwaError,
@@ -51,7 +52,7 @@ from sales_channel.amazon.models import (
 
 __all__ = [
     "ALL_INCLUDED_DATA", "ORDER_ACKNOWLEDGEMENT_FEED", "PAYMENT_ADJUSTMENT_FEED", "AdjustedItem", "AdjustmentReason",
-    "ApiErrorDetail", "CancelItem", "CancelReason", "ClientStats", "Feed", "FeedBatch", "FeedDocument",
+    "ApiErrorDetail", "CancelItem", "DocumentTransferError", "CancelReason", "ClientStats", "Feed", "FeedBatch", "FeedDocument",
     "FeedProcessingReportError", "FulfilledBy", "FulfillmentStatus", "IncludedData", "InvalidInputError",
     "LwaCredentials", "LwaError", "MessageResult", "Money", "NotFoundError", "Order", "OrderCancellation",
     "OrderItem", "OrderPage", "OrderRefund", "OrderSearch", "PackageDetail", "PriceComponent",

@@ -30,6 +30,7 @@ import random
 import re
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +48,14 @@ from sales_channel.amazon.endpoints import (
     endpoint_for_marketplace,
     refuse_sandbox_credentials_off_machine,
 )
-from sales_channel.amazon.errors import LwaError, QuotaExceededError, ServerError, SpApiError
+from sales_channel.amazon.errors import (
+    ApiErrorDetail,
+    DocumentTransferError,
+    LwaError,
+    QuotaExceededError,
+    ServerError,
+    SpApiError,
+)
 from sales_channel.amazon.feeds_xml import (
     XML_CONTENT_TYPE,
     ProcessingReport,
@@ -418,9 +426,12 @@ class SpApiClient:
         """A PUT/GET of a pre-signed document URL: no access token, no usage plan, idempotent."""
         def attempt() -> requests.Response:
             response = self._send(operation, method, url, **kwargs)
+            if response.status_code >= 500:
+                raise ServerError(operation, response.status_code, [_storage_error(response)],
+                                  response.headers.get("x-amz-request-id"))
             if response.status_code >= 400:
-                raise SpApiError.from_response(operation, response.status_code, _json_or_none(response),
-                                               response.headers.get("x-amzn-RequestId"))
+                raise DocumentTransferError(operation, response.status_code, [_storage_error(response)],
+                                            response.headers.get("x-amz-request-id"))
             return response
 
         retrying = Retrying(
@@ -466,6 +477,15 @@ def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
 def _check_order_id(order_id: str) -> None:
     if not isinstance(order_id, str) or not ORDER_ID_PATTERN.match(order_id):
         raise ValueError(f"order_id: an Amazon order id like 113-1234567-1234567 is required, got {order_id!r}")
+
+
+def _storage_error(response: requests.Response) -> ApiErrorDetail:
+    """The ``<Error><Code/><Message/></Error>`` of a refused pre-signed URL request, as far as readable."""
+    try:
+        root = ET.fromstring(response.content)
+        return ApiErrorDetail(root.findtext("Code") or f"HTTP{response.status_code}", root.findtext("Message") or "")
+    except ET.ParseError:
+        return ApiErrorDetail(f"HTTP{response.status_code}", response.reason or "")
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -84,6 +84,11 @@ def _class_for_status(status: int) -> type[SpApiError]:
     return SpApiError
 
 
+class DocumentTransferError(SpApiError):
+    """The upload to or download from a pre-signed document URL failed (S3 answers with its own XML
+    ``<Error><Code/><Message/></Error>``, e.g. ``SignatureDoesNotMatch``, ``AccessDenied`` when expired)."""
+
+
 class LwaError(Exception):
     """Login with Amazon refused the refresh-token exchange (``invalid_grant``, ``invalid_client``...)."""
 

@@ -23,6 +23,8 @@ ORDER_ACKNOWLEDGEMENT_FEED = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 PAYMENT_ADJUSTMENT_FEED = "POST_PAYMENT_ADJUSTMENT_DATA"
 XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
 _DOCUMENT_VERSION = "1.01"
+# Currencies of Amazon marketplaces without minor units (all others have two decimals).
+CURRENCY_DECIMALS = {"JPY": 0}
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
@@ -186,7 +188,7 @@ def build_payment_adjustment_feed(merchant_id: str, refunds: Sequence[OrderRefun
                 price = ET.SubElement(prices, "Component")
                 ET.SubElement(price, "Type").text = kind.value
                 ET.SubElement(price, "Amount", currency=currency).text = _amount(
-                    amount, f"{item_where}: {kind.value} amount")
+                    amount, currency, f"{item_where}: {kind.value} amount")
             if item.quantity_cancelled is not None:
                 if item.quantity_cancelled < 1:
                     raise ValueError(f"{item_where}: quantity_cancelled must be >= 1")
@@ -235,14 +237,15 @@ def _member(enum: type[StrEnum], value: object, where: str) -> StrEnum:
         raise ValueError(f"{where}: {value!r} is not one of Amazon's values ({allowed})") from None
 
 
-def _amount(value: Decimal, where: str) -> str:
+def _amount(value: Decimal, currency: str, where: str) -> str:
     if not isinstance(value, Decimal):
         raise ValueError(f"{where}: must be a Decimal, got {type(value).__name__} (floats lose cents)")
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{where}: must be a positive amount, got {value}")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError(f"{where}: at most 2 decimal places, got {value}")
-    return f"{value:.2f}"
+    places = CURRENCY_DECIMALS.get(currency, 2)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"{where}: {currency} amounts have at most {places} decimal places, got {value}")
+    return f"{value:.{places}f}"
 
 
 # --- Processing reports ---------------------------------------------------------------------------
