@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sales_channel.store import ChannelStore, create_engine_for, migrate
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 
 class FakeClock:
@@ -29,15 +31,12 @@ class FakeClock:
         self.now += delta
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """The URL of an empty (never migrated) channel database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'channel.db'}"
-        return
-    base = make_url(request.getfixturevalue("postgres_url"))
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A URL on a new, empty schema of ``base_url``'s database; the schema is dropped afterwards."""
+    base = make_url(base_url)
     schema = f"sc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
+    admin = create_engine(base, poolclass=NullPool)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
@@ -46,6 +45,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of an empty (never migrated) channel database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'channel.db'}"
+    else:
+        with postgres_schema(request.getfixturevalue("postgres_url")) as url:
+            yield url
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# The arithmetic of ``reserve_in_state`` (buckets.py), run inside Redis so that read, refill, take and
-# write are one atomic step. Numbers travel as strings: Redis would truncate a Lua number reply to an
+# The arithmetic of ``SqlBucketStore.reserve`` (``reserve_in_state`` as of the later of the caller's and
+# the bucket's time; see sql.py), run inside Redis so that read, refill, take and write are one atomic step. Numbers travel as strings: Redis would truncate a Lua number reply to an
 # integer. The hash expires once the bucket would be full again, which is what a missing key means.
 _RESERVE = """
 local level = tonumber(redis.call('HGET', KEYS[1], 'level'))
@@ -14,12 +14,13 @@ local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if level == nil or updated_at == nil then
   level, updated_at = burst, now
 end
-local refilled = math.min(burst, level + math.max(0, now - updated_at) * rate)
+local start = math.max(now, updated_at)
+local refilled = math.min(burst, level + (start - updated_at) * rate)
 local new_level = refilled - 1
-local wait = 0
-if new_level < 0 then wait = -new_level / rate end
+local wait = start - now
+if new_level < 0 then wait = wait + -new_level / rate end
 redis.call('HSET', KEYS[1], 'level', string.format('%.17g', new_level),
-           'updated_at', string.format('%.17g', math.max(updated_at, now)))
+           'updated_at', string.format('%.17g', start))
 redis.call('PEXPIRE', KEYS[1], math.ceil(((burst - new_level) / rate + 60) * 1000))
 return string.format('%.17g', wait)
 """

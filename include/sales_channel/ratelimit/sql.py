@@ -23,8 +23,11 @@ class SqlBucketStore:
     def reserve(self, key: str, rate: float, burst: int, now: float) -> float:
         with self._sessions.write() as session:
             bucket = lock_row(session, RateBucket, {"key": key}, {"level": float(burst), "updated_at": now})
-            bucket.level, wait = reserve_in_state(bucket.level, bucket.updated_at, rate, burst, now)
-            # Clocks of different processes disagree slightly; never move the refill origin backwards,
-            # or the time between the two readings would be refilled twice.
-            bucket.updated_at = max(bucket.updated_at, now)
-            return wait
+            # A caller's ``now`` can be older than the row's (it read its clock, then waited for the
+            # lock; or its clock is behind). Reserve as of the row's time, never before it: otherwise
+            # the time between the two readings is refilled twice, and the wait, counted from the
+            # caller's older now, hands out the token too early.
+            start = max(now, bucket.updated_at)
+            bucket.level, wait = reserve_in_state(bucket.level, bucket.updated_at, rate, burst, start)
+            bucket.updated_at = start
+            return wait + (start - now)
