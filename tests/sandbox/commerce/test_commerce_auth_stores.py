@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -20,6 +22,18 @@ def test_admin_token_is_a_json_string_that_authorizes_calls(api: CommerceApi, pa
     assert isinstance(token, str) and token.startswith("sandbox-")
     client = CommerceApi(api.url, token=token)
     assert client.get("products/MUG-CERAMIC-WHT").status_code == 200
+
+
+def test_admin_token_expires_after_four_hours_of_scaled_time(sandbox_factory) -> None:  # noqa: ANN001
+    # With a time scale of 14400 the four hours of an admin token last one real second.
+    server = sandbox_factory("commerce", time_scale=14400)
+    token = requests.post(f"{server.url}/rest/V1/integration/admin/token", json=CREDENTIALS, timeout=10).json()
+    client = CommerceApi(server.url, token=token)
+    assert client.get("products/MUG-CERAMIC-WHT").status_code == 200
+    time.sleep(1.2)
+    assert_magento_error(client.get("products/MUG-CERAMIC-WHT"), 401, UNAUTHORIZED,
+                         {"resources": "Magento_Catalog::products"})
+    assert CommerceApi(server.url).get("products/MUG-CERAMIC-WHT").status_code == 200  # integration: no expiry
 
 
 def test_admin_token_refused_for_wrong_password(api: CommerceApi) -> None:
