@@ -270,7 +270,7 @@ REFUSALS = [
                 "You can't create a shipment without products."),
     ("refund-not-invoiced", _new, "order/{id}/refund", None,
      CREDITMEMO + "The order does not allow a creditmemo to be created.\n"
-                  "You can't create a creditmemo without products."),
+                  "The credit memo's total must be positive."),
     ("refund-beyond-invoiced", _invoiced, "order/{id}/refund", _mug(3),
      CREDITMEMO + "The quantity to creditmemo must not be greater than the unrefunded quantity for product "
                   f"SKU {MUG}."),
@@ -278,13 +278,18 @@ REFUSALS = [
      CREDITMEMO + "A creditmemo can not be created when an order has a status of holded"),
     ("refund-closed", _closed, "order/{id}/refund", None,
      CREDITMEMO + "A creditmemo can not be created when an order has a status of closed\n"
-                  "You can't create a creditmemo without products."),
+                  "The credit memo's total must be positive."),
     ("refund-canceled", _canceled, "order/{id}/refund", None,
      CREDITMEMO + "A creditmemo can not be created when an order has a status of canceled\n"
-                  "You can't create a creditmemo without products."),
+                  "The credit memo's total must be positive."),
     ("refund-shipping-beyond-invoiced", _invoiced, "order/{id}/refund",
      lambda order: {"arguments": {"shipping_amount": 10}},
      CREDITMEMO + "Maximum shipping amount allowed to refund is: 4.99"),
+    ("refund-nothing-at-all", _invoiced, "order/{id}/refund",
+     lambda order: {"items": [{"order_item_id": items_of(order)[0], "qty": 0}], "arguments": {"shipping_amount": 0}},
+     CREDITMEMO + "The credit memo's total must be positive."),
+    ("refund-more-money-than-paid", _invoiced, "order/{id}/refund",
+     lambda order: {"arguments": {"adjustment_positive": 100}}, "The most money available to refund is %1."),
     ("hold-canceled", _canceled, "orders/{id}/hold", None, "A hold action is not available."),
     ("hold-held", _held, "orders/{id}/hold", None, "A hold action is not available."),
     ("hold-complete", _complete, "orders/{id}/hold", None, "A hold action is not available."),
@@ -323,3 +328,13 @@ def test_refused_transition_answers_magento_message_and_changes_nothing(
                                   "orders/999/hold", "orders/999/unhold"])
 def test_actions_on_an_unknown_order_answer_404(api: CommerceApi, path: str) -> None:
     assert_magento_error(api.post(path, {}), 404, NO_ENTITY)
+
+
+def test_shipping_only_credit_memo(api: CommerceApi) -> None:
+    order = _invoiced(api)
+    mug, _ = items_of(order)
+    memo_id = ok(api.post(f"order/{order['entity_id']}/refund",  # no items listed would mean every item
+                          {"items": [{"order_item_id": mug, "qty": 0}], "arguments": {"shipping_amount": 4.99}}))
+    memo = ok(api.get(f"creditmemo/{memo_id}"))
+    assert (memo["grand_total"], memo["shipping_amount"], memo["items"]) == (4.99, 4.99, [])
+    assert api.order(order["entity_id"])["state"] == "processing"

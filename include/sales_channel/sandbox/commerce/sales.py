@@ -138,7 +138,8 @@ def _requested_qtys(order: dict[str, Any], requested: list[dict[str, Any]] | Non
 
 
 def _check_quantities(order: dict[str, Any], qtys: dict[int, float], remaining: Callable[[dict[str, Any]], float],
-                      unknown: str, too_many: str, empty: str) -> list[str]:
+                      unknown: str, too_many: str, empty: str | None = None) -> list[str]:
+    """The messages of a document's QuantityValidator (``empty``: when nothing at all is requested)."""
     by_id = {item["item_id"]: item for item in order["items"]}
     messages, total = [], 0.0
     for item_id, qty in qtys.items():
@@ -149,7 +150,7 @@ def _check_quantities(order: dict[str, Any], qtys: dict[int, float], remaining: 
         if qty < 0 or qty > remaining(item) + EPSILON:
             messages.append(too_many.replace("%1", str(item["sku"])))
         total += qty
-    if total <= 0:
+    if total <= 0 and empty:
         messages.append(empty)
     return messages
 
@@ -435,8 +436,7 @@ class SalesService:
             messages += _check_quantities(
                 order, qtys, qty_to_refund,
                 'The creditmemo contains product item id "%1" that is not part of the original order.',
-                'The quantity to creditmemo must not be greater than the unrefunded quantity for product SKU "%1".',
-                "You can't create a creditmemo without products.")
+                'The quantity to creditmemo must not be greater than the unrefunded quantity for product SKU "%1".')
             arguments = body.get("arguments") or {}
             refundable_shipping = _num(order.get("shipping_invoiced")) - _num(order.get("shipping_refunded"))
             explicit = {k for k in ("shipping_amount", "adjustment_positive", "adjustment_negative")
@@ -450,22 +450,23 @@ class SalesService:
                                   {"value": str(arguments), "fieldName": "arguments"}) from None
             if shipping > refundable_shipping + EPSILON:
                 messages.append(f"Maximum shipping amount allowed to refund is: {refundable_shipping:.2f}")
-            if messages and "You can't create a creditmemo without products." in messages and (
-                    shipping > 0 or adjustment_positive > 0) and len(messages) == 1:
-                messages = []  # a shipping- or adjustment-only credit memo is allowed
-            if messages:
-                raise _validation_error("Creditmemo", messages)
-            creditmemo_id = self.state.next_id("creditmemo")
+            creditmemo_id = self.state.next_id("creditmemo")  # rolled back with the transaction if refused
             lines, subtotal, tax, discount = self._lines(order, qtys, creditmemo_id)
             available = _num(order.get("total_paid")) - _num(order.get("total_refunded"))
+            # The last credit memo (everything left, no explicit amounts) refunds exactly what is left.
             is_last = not explicit and all(abs(qty_to_refund(i) - qtys.get(i["item_id"], 0)) < EPSILON
                                            for i in order["items"])
-            grand_total = (available if is_last else
-                           subtotal + tax - discount + shipping + adjustment_positive - adjustment_negative)
+            grand_total = _money(available if is_last else
+                                 subtotal + tax - discount + shipping + adjustment_positive - adjustment_negative)
+            # Creditmemo\Validation\QuantityValidator: a positive total, and products unless shipping is refunded.
+            if grand_total <= 0:
+                messages.append("The credit memo's total must be positive.")
+            elif not lines and shipping <= 0:
+                messages.append("You can't create a creditmemo without products.")
+            if messages:
+                raise _validation_error("Creditmemo", messages)
             if grand_total > available + EPSILON:
                 raise bad_request("The most money available to refund is %1.", [f"{available:.2f}"])
-            if grand_total <= 0:
-                raise bad_request("The credit memo's total must be positive.")
             for line in lines:
                 item = next(i for i in order["items"] if i["item_id"] == line["order_item_id"])
                 item["qty_refunded"] = _num(item.get("qty_refunded")) + line["qty"]
