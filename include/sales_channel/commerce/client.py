@@ -238,19 +238,13 @@ class CommerceClient:
                 found[order.ext_order_id].append(order)
         return found
 
-    def get_order_status(self, order_id: int) -> str:
-        """The order's current status code (``GET /V1/orders/{id}/statuses``)."""
-        status = self._transport.call("GET", "/V1/orders/{id}/statuses", path={"id": int(order_id)},
-                                      idempotent=True)
-        return str(status or "")
-
     def add_order_comment(self, order_id: int, comment: str, *, status: str | None = None,
                           notify_customer: bool = False, visible_on_front: bool = False) -> None:
         """Add a comment, always re-sending the order's current status (an empty status blanks the
-        order's status on real installs). Without ``status`` the current one is read first."""
+        order's status on real installs). Without ``status`` the order is read first for it."""
         if not comment:
             raise ValueError(f"order {order_id}: comment text is required")
-        status = status or self.get_order_status(order_id)
+        status = status or self.get_order(order_id).status
         if not status:
             raise ValueError(f"order {order_id}: has no status to keep; refusing to blank it with a comment")
         history = {"comment": comment, "is_customer_notified": int(notify_customer),

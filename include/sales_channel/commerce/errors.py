@@ -109,6 +109,10 @@ def error_for_status(
     """The typed error for an HTTP error response with Magento's error body (or anything else)."""
     template, parameters = _template_and_parameters(body, status)
     rendered = render_message(template, parameters)
+    # Some calls (e.g. source items) list several errors, each a template with its own parameters.
+    details = [render_message(e["message"], e.get("parameters")) for e in _error_list(body)]
+    if details:
+        rendered = f"{rendered} ({'; '.join(details)})"
     error_class: type[CommerceError]
     if status == 400:
         error_class = ValidationError
@@ -127,3 +131,10 @@ def _template_and_parameters(body: Any, status: int) -> tuple[str, Any]:
     if isinstance(body, Mapping) and isinstance(body.get("message"), str):
         return body["message"], body.get("parameters")
     return f"HTTP {status} without a Magento error body", None
+
+
+def _error_list(body: Any) -> list[Mapping[str, Any]]:
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if not isinstance(errors, list):
+        return []
+    return [e for e in errors if isinstance(e, Mapping) and isinstance(e.get("message"), str)]

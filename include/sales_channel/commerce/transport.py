@@ -211,10 +211,8 @@ class Transport:
         self.session.mount("https://", adapter)
 
     def set_bearer(self, token: str) -> None:
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def has_bearer(self) -> bool:
-        return "Authorization" in self.session.headers
+        # As the session's auth (not a default header), so requests never replaces it with .netrc auth.
+        self.session.auth = _BearerAuth(token)
 
     def close(self) -> None:
         self.session.close()
@@ -295,6 +293,20 @@ class Transport:
         if status == 429:
             raise _RateLimited("too many requests", status=status, operation=operation)
         raise error_for_status(status, decoded, operation)
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>``; its repr never shows the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth('****')"
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
