@@ -128,22 +128,13 @@ def parse_search_criteria(params: Iterable[tuple[str, str]], required: bool = Tr
     return SearchCriteria(groups, sorts, _int(raw, "pageSize"), _int(raw, "currentPage"))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
-
-
 def _compare(stored: Any, given: str) -> int:
-    """-1/0/1 like MySQL binding a string: numerically on a numeric column, else as case-insensitive text."""
-    if isinstance(stored, int | float) and not isinstance(stored, bool):
-        number = _number(given)
-        if number is None:
+    """-1/0/1 like MySQL binding a string: numerically on a numeric column (booleans are 0/1), else as
+    case-insensitive text."""
+    if isinstance(stored, int | float):
+        try:
+            number = float(given)
+        except ValueError:
             number = 0.0  # MySQL casts non-numeric text to 0
         return (stored > number) - (stored < number)
     left, right = str(stored).casefold(), given.casefold()

@@ -83,7 +83,7 @@ class StateStore:
     def wipe(self) -> None:
         with self.transaction():
             for table in ("entities", "counters", "tokens", "ledger"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self._db.execute(f"DELETE FROM {table}")  # fixed table names, no input
             self._db.execute("DELETE FROM sqlite_sequence WHERE name = 'ledger'")
             for docs in self._docs.values():
                 docs.clear()

@@ -25,11 +25,14 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / f"{name}.json").read_text())
 
 
+def _camel(text: str, separator: str) -> str:
+    return "".join(part.capitalize() for part in text.split(separator))
+
+
 def _class_name(definition: str) -> str:
     """``sales-data-order-item-interface`` → ``Magento\\Sales\\Api\\Data\\OrderItemInterface``."""
     module, _, rest = definition.partition("-data-")
-    camel = lambda text: "".join(part.capitalize() for part in text.split("-"))  # noqa: E731
-    return f"Magento\\{camel(module)}\\Api\\Data\\{camel(rest)}"
+    return f"Magento\\{_camel(module, '-')}\\Api\\Data\\{_camel(rest, '-')}"
 
 
 def _type_error(path: str, value: Any, declared: str) -> Exception:
@@ -57,7 +60,7 @@ class BodyValidator:
         converted: dict[str, Any] = {}
         for key, item in value.items():
             if key not in properties:
-                camel = "".join(part.capitalize() for part in key.split("_"))
+                camel = _camel(key, "_")
                 raise bad_request('Property "%1" does not have accessor method "%2" in class "%3".',
                                   [camel, f"get{camel}", _class_name(definition)])
             if item is None:
