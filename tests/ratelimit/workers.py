@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from sales_channel.ratelimit import BucketStore
 
+from tests.store.workers import StartLine
+
 
 @dataclass(frozen=True)
 class StoreSpec:
@@ -35,10 +37,10 @@ def close(resource: object) -> None:
 
 
 def reserve_many(spec: StoreSpec, key: str, rate: float, burst: int, count: int,
-                 start_at: float) -> list[tuple[float, float]]:
+                 start_line: StartLine) -> list[tuple[float, float]]:
     """Reserve ``count`` tokens as fast as possible; the (now, wait) of each reservation."""
     store, resource = open_store(spec)
-    time.sleep(max(0.0, start_at - time.time()))
+    start_line.wait()
     try:
         grants = []
         for _ in range(count):

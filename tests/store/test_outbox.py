@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -139,7 +138,7 @@ def test_concurrent_claiming_threads_never_share_an_item(live_store):
 def test_concurrent_claiming_processes_never_share_an_item(live_store, migrated_url):
     ids = _fill(live_store, 240)
 
-    won = spawn_map(claim_until_empty, [(migrated_url, f"process-{n}", 2, time.time() + 3.0) for n in range(3)])
+    won = spawn_map(claim_until_empty, [(migrated_url, f"process-{n}", 2) for n in range(3)])
 
     claims = Counter(item_id for ids_won in won for item_id in ids_won)
     assert set(claims) == ids and set(claims.values()) == {1}
