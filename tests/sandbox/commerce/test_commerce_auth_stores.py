@@ -52,7 +52,8 @@ def test_integration_token_authorizes_calls(api: CommerceApi) -> None:
     assert api.get("orders", params={"searchCriteria[pageSize]": 1}).status_code == 200
 
 
-@pytest.mark.parametrize("header", [None, "Bearer sandbox-not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer"])
+@pytest.mark.parametrize("header", [None, "Bearer sandbox-not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer",
+                                    "Bearer sandbox-caf\u00e9".encode().decode("latin-1")])
 def test_calls_without_a_valid_token_answer_401_naming_the_resource(api: CommerceApi, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = requests.get(api.v1("orders/1"), headers=headers, timeout=10)

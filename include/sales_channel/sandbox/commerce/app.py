@@ -8,7 +8,6 @@ fault middleware sleeps the configured latency with ``asyncio.sleep`` before the
 calls overlap their latency instead of queueing behind it.
 """
 
-
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -69,7 +68,7 @@ class CommerceSandbox:
         return token
 
     def is_valid_token(self, token: str) -> bool:
-        if secrets.compare_digest(token, self.credentials["commerce_token"]):
+        if secrets.compare_digest(token.encode(), self.credentials["commerce_token"].encode()):
             return True
         expires_at = self.state.token_expiry(token)
         return expires_at is not None and expires_at > self.clock.now()
