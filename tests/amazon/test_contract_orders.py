@@ -224,6 +224,15 @@ def test_concurrent_calls_share_one_token_exchange(make_client, control):
     assert client.stats.operations["getOrder"].calls == 16
 
 
+def test_connection_test_exchanges_the_refresh_token_only(make_client, control):
+    assert make_client().test_connection() == (True, "Login with Amazon accepted the credentials")
+    ok, message = make_client(LwaCredentials(CREDENTIALS.client_id, CREDENTIALS.client_secret,
+                                             "sandbox-revoked-token")).test_connection()
+    assert not ok and "invalid_grant" in message
+    assert control.calls("lwaToken") == {"200": 1, "400": 1}
+    assert control.calls("getOrder") == {} and control.calls("searchOrders") == {}
+
+
 def test_login_with_amazon_errors_are_typed(make_client):
     client = make_client(LwaCredentials(CREDENTIALS.client_id, CREDENTIALS.client_secret, "sandbox-revoked-token"))
     with pytest.raises(LwaError) as raised:

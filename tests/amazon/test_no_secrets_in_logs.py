@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sales_channel.amazon import (
     ALL_INCLUDED_DATA,
+    CancelItem,
     LwaCredentials,
     LwaError,
     NotFoundError,
+    OrderCancellation,
     PackageDetail,
+    build_order_acknowledgement_feed,
 )
 
-from .conftest import CREDENTIALS, MARKETPLACE_US
+from .conftest import CREDENTIALS, MARKETPLACE_US, SELLER_ID
 
 
 def test_full_session_logs_no_secret_and_no_buyer_data(make_client, control, caplog):
@@ -38,6 +42,14 @@ def test_full_session_logs_no_secret_and_no_buyer_data(make_client, control, cap
                        for i in order["orderItems"]]})
     client.confirm_shipment(order["orderId"], MARKETPLACE_US, package)
     access_tokens.add(client._tokens.token())
+    upload = client.create_feed_document()
+    signature = parse_qs(urlsplit(upload.url).query)["signature"][0]
+    batch = build_order_acknowledgement_feed(SELLER_ID, [OrderCancellation(
+        order["orderId"], [CancelItem(order["orderItems"][0]["orderItemId"], "NoInventory")])])
+    client.upload_feed_document(upload, batch.xml)
+    feed = client.wait_for_feed(client.create_feed(batch.feed_type, [MARKETPLACE_US], upload.feed_document_id),
+                                poll_interval_s=0.05, timeout_s=30)
+    texts.append(repr(client.get_processing_report(feed.result_feed_document_id)))
     with pytest.raises(NotFoundError) as not_found:
         client.get_order("999-9999999-9999999")
     texts.append(str(not_found.value))
@@ -48,9 +60,11 @@ def test_full_session_logs_no_secret_and_no_buyer_data(make_client, control, cap
 
     logged = caplog.text
     assert "searchOrders" in logged and "x-amzn-RequestId" in logged  # the log is useful...
+    assert "signature=***" in logged  # the upload's request line, redacted
     assert any(r.name.startswith("urllib3") for r in caplog.records)  # ...and urllib3 was listening
     everything = "\n".join([logged, *texts])
-    secrets = {CREDENTIALS.client_secret, CREDENTIALS.refresh_token, "sandbox-another-secret", *access_tokens}
+    secrets = {CREDENTIALS.client_secret, CREDENTIALS.refresh_token, "sandbox-another-secret", *access_tokens,
+               signature}  # the pre-signed URL's signature is a short-lived credential as well
     assert len(access_tokens) == 2
     for secret in secrets:
         assert secret not in everything

@@ -14,6 +14,7 @@ from sales_channel.amazon import (
     AdjustedItem,
     CancelItem,
     FeedProcessingReportError,
+    InvalidParameterError,
     LwaCredentials,
     Order,
     OrderCancellation,
@@ -60,6 +61,7 @@ def client() -> SpApiClient:
     ({"created_after": NOW + timedelta(days=1)}, "createdAfter"),
     ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": datetime(2026, 11, 1)},
      "lastUpdatedBefore"),
+    ({"last_updated_after": NOW - timedelta(hours=1), "marketplace_ids": ["ATVPDKIKX0DER", ""]}, "marketplaceIds"),
     ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 0}, "maxResultsPerPage"),
     ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 101}, "maxResultsPerPage"),
     ({"last_updated_after": NOW - timedelta(hours=1), "included_data": ["BUYER", "ADDRESS"]}, "includedData"),
@@ -67,12 +69,17 @@ def client() -> SpApiClient:
      "fulfillmentStatuses"),
 ])
 def test_search_window_rules_are_enforced_before_the_call(client, kwargs, parameter):
-    with pytest.raises(SearchWindowError) as raised:
+    with pytest.raises(InvalidParameterError) as raised:
         client.search_orders(**kwargs)
     assert raised.value.parameter == parameter
     assert parameter in str(raised.value)
     assert isinstance(raised.value, ValueError)
     assert client.stats.total("calls") == 0
+
+
+def test_window_rules_raise_the_search_window_error(client):
+    with pytest.raises(SearchWindowError, match="createdBefore: not allowed together with lastUpdatedAfter"):
+        client.search_orders(last_updated_after=NOW - timedelta(hours=2), created_before=NOW - timedelta(hours=1))
 
 
 def test_valid_windows_are_accepted_without_io(client):
@@ -250,6 +257,11 @@ def test_sandbox_credentials_never_leave_the_machine(settings):
 @pytest.mark.parametrize("base_url", ["http://127.0.0.1:8000", "http://127.8.9.10", "http://localhost:1", "http://[::1]:80"])
 def test_sandbox_credentials_are_fine_on_loopback(base_url):
     assert SpApiClient(SANDBOX_CREDENTIALS, seller_id="A1SELLER", base_url=base_url).base_url == base_url
+
+
+def test_base_url_must_be_an_http_url():
+    with pytest.raises(ValueError, match="base_url"):
+        SpApiClient(SANDBOX_CREDENTIALS, seller_id="A1SELLER", base_url="127.0.0.1:8000")
 
 
 def test_real_credentials_pick_the_regional_endpoint():

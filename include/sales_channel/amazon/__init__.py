@@ -9,6 +9,7 @@ from sales_channel.amazon.errors import (
     DocumentTransferError,
     FeedProcessingReportError,
     InvalidInputError,
+    InvalidParameterError,
     LwaError,
     NotFoundError,
     QuotaExceededError,
@@ -53,7 +54,7 @@ from sales_channel.amazon.models import (
 __all__ = [
     "ALL_INCLUDED_DATA", "ORDER_ACKNOWLEDGEMENT_FEED", "PAYMENT_ADJUSTMENT_FEED", "AdjustedItem", "AdjustmentReason",
     "ApiErrorDetail", "CancelItem", "DocumentTransferError", "CancelReason", "ClientStats", "Feed", "FeedBatch", "FeedDocument",
-    "FeedProcessingReportError", "FulfilledBy", "FulfillmentStatus", "IncludedData", "InvalidInputError",
+    "FeedProcessingReportError", "FulfilledBy", "FulfillmentStatus", "IncludedData", "InvalidInputError", "InvalidParameterError",
     "LwaCredentials", "LwaError", "MessageResult", "Money", "NotFoundError", "Order", "OrderCancellation",
     "OrderItem", "OrderPage", "OrderRefund", "OrderSearch", "PackageDetail", "PriceComponent",
     "ProcessingReport", "ProcessingStatus", "QuotaExceededError", "SandboxCredentialError",

@@ -46,13 +46,13 @@ class LwaCredentials:
 class LwaTokenProvider:
     """Hands out a valid access token, exchanging the refresh token when needed.
 
-    ``refresh_margin_s`` renews the token that long before Amazon's ``expires_in`` runs out, so a token
-    never expires between being handed out and reaching Amazon.
+    ``refresh_margin_s`` renews the token that long before Amazon's ``expires_in`` runs out (at most
+    half the lifetime), so a token never expires between being handed out and reaching Amazon.
     """
 
     def __init__(self, credentials: LwaCredentials, token_url: str, session: requests.Session,
                  timeout: tuple[float, float], refresh_margin_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_refresh: Callable[[], None] | None = None) -> None:
         self._credentials = credentials
         self.token_url = token_url
         self._session = session
@@ -62,7 +62,7 @@ class LwaTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
-        self.refreshes = 0
+        self._on_refresh = on_refresh
 
     def __repr__(self) -> str:
         return f"LwaTokenProvider(token_url={self.token_url!r}, client_id={self._credentials.client_id!r})"
@@ -98,4 +98,5 @@ class LwaTokenProvider:
         expires_in = float(body.get("expires_in", 3600))
         self._token = body["access_token"]
         self._expires_at = self._clock() + max(0.0, expires_in - min(self._margin, expires_in / 2))
-        self.refreshes += 1
+        if self._on_refresh:
+            self._on_refresh()

@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from sales_channel.amazon.auth import LwaCredentials, LwaTokenProvider
 from sales_channel.amazon.endpoints import (
@@ -78,6 +78,22 @@ from sales_channel.ratelimit import BucketStore, InMemoryBucketStore, RateLimite
 log = logging.getLogger(__name__)
 
 ORDER_ID_PATTERN = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+
+
+class _RedactSignedQuery(logging.Filter):
+    """urllib3 logs every request line at DEBUG, query string included: the signature (and on S3 the
+    temporary security token) of a pre-signed document URL must not reach the log with it."""
+
+    _SIGNED = re.compile(r"(?i)((?:x-amz-)?(?:signature|security-token|credential)=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._SIGNED.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignedQuery())
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -103,6 +119,10 @@ class ClientStats:
             stats = self.operations.setdefault(operation, OperationStats())
             for name, value in increments.items():
                 setattr(stats, name, getattr(stats, name) + value)
+
+    def count_token_refresh(self) -> None:
+        with self._lock:
+            self.token_refreshes += 1
 
     def total(self, name: str) -> float:
         with self._lock:
@@ -146,7 +166,8 @@ class OrderSearch:
         self._orders: dict[str, Order] | None = None
 
     def pages(self) -> Iterator[OrderPage]:
-        """The raw pages, lazily (an order may repeat across pages; no de-duplication here)."""
+        """The raw pages, lazily, as Amazon sends them (an order may repeat across pages; nothing is
+        de-duplicated). Each call pages the window again from its first page."""
         token: str | None = None
         while True:
             page = self._fetch_page(self.window, token)
@@ -190,12 +211,14 @@ class SpApiClient:
     def __init__(self, credentials: LwaCredentials, *, seller_id: str, marketplace_id: str | None = None,
                  base_url: str | None = None, lwa_url: str | None = None,
                  bucket_store: BucketStore | None = None, rate_scale: float = 1.0,
-                 timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 6, max_retry_s: float = 300.0,
+                 timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 6, max_retry_s: float = 600.0,
                  backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
                  session: requests.Session | None = None) -> None:
         if not seller_id or not seller_id.strip():
             raise ValueError("seller_id: the seller account id is required (it keys the usage-plan buckets)")
         if base_url is not None:  # a stand-in (the sandbox) serves Login with Amazon as well
+            if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).hostname:
+                raise ValueError(f"base_url: an http(s) URL is required, got {base_url!r}")
             self.base_url = base_url.rstrip("/")
             lwa_url = lwa_url or f"{self.base_url}{LWA_TOKEN_PATH}"
         elif marketplace_id is not None:
@@ -215,8 +238,9 @@ class SpApiClient:
         self.backoff_max_s = backoff_max_s
         self.session = session or _new_session()
         self.limiter = RateLimiter(bucket_store or InMemoryBucketStore(), account=seller_id, scale=rate_scale)
-        self._tokens = LwaTokenProvider(credentials, lwa_url, self.session, timeout)
         self.stats = ClientStats()
+        self._tokens = LwaTokenProvider(credentials, lwa_url, self.session, timeout,
+                                        on_refresh=self.stats.count_token_refresh)
 
     def __repr__(self) -> str:
         return f"SpApiClient(seller_id={self.seller_id!r}, base_url={self.base_url!r})"
@@ -229,6 +253,17 @@ class SpApiClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Exchange the refresh token with Login with Amazon: proves the credentials without spending a
+        usage-plan token. ``(ok, message)``, as Airflow's connection test expects."""
+        try:
+            self._tokens.token()
+        except LwaError as exc:
+            return False, str(exc)
+        except requests.RequestException as exc:
+            return False, f"Login with Amazon at {self._tokens.token_url} is unreachable: {type(exc).__name__}"
+        return True, "Login with Amazon accepted the credentials"
 
     # --- Orders v2026-01-01 -----------------------------------------------------------------------
 
@@ -353,7 +388,7 @@ class SpApiClient:
               json: Any = None, idempotent: bool = True) -> requests.Response:
         """One SP-API operation: rate limit, token, send, typed errors, bounded retries."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_retry_s),
+            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.max_retry_s),
             retry=retry_if_exception(lambda exc: _is_retryable(exc, idempotent)),
             wait=lambda state: self._backoff(operation, state),
             before_sleep=lambda state: self._log_retry(operation, state),
@@ -363,13 +398,13 @@ class SpApiClient:
 
     def _attempt(self, operation: str, method: str, url: str, params: dict[str, str] | None,
                  json: Any) -> requests.Response:
-        token = self._token()
+        token = self._tokens.token()
         self._acquire(operation)
         response = self._send(operation, method, url, params=params, json=json,
                               headers={"x-amz-access-token": token})
         if response.status_code == 403:  # expired or revoked token: refresh once, send once more
             self._tokens.invalidate(token)
-            token = self._token()
+            token = self._tokens.token()
             self._acquire(operation)
             response = self._send(operation, method, url, params=params, json=json,
                                   headers={"x-amz-access-token": token})
@@ -383,14 +418,6 @@ class SpApiClient:
             except ValueError:
                 log.warning("SP-API %s: ignoring unreadable x-amzn-RateLimit-Limit %r", operation, reported)
         return response
-
-    def _token(self) -> str:
-        refreshes = self._tokens.refreshes
-        token = self._tokens.token()
-        if self._tokens.refreshes != refreshes:
-            with self.stats._lock:
-                self.stats.token_refreshes += self._tokens.refreshes - refreshes
-        return token
 
     def _acquire(self, operation: str) -> None:
         waited = self.limiter.acquire(operation)
@@ -435,13 +462,18 @@ class SpApiClient:
             return response
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_retry_s),
+            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.max_retry_s),
             retry=retry_if_exception(lambda exc: _is_retryable(exc, idempotent=True)),
             wait=lambda state: self._backoff(operation, state),
             before_sleep=lambda state: self._log_retry(operation, state),
             reraise=True,
         )
-        return retrying(attempt)
+        try:
+            return retrying(attempt)
+        except _TRANSPORT_ERRORS as exc:
+            # requests puts the URL (with its signature) into the message: keep only what failed.
+            raise DocumentTransferError(operation, 0, [ApiErrorDetail(type(exc).__name__, "no response")],
+                                        None) from None
 
     def _backoff(self, operation: str, state: RetryCallState) -> float:
         """Full-jitter exponential backoff; after a 429 at least one token interval of the plan."""

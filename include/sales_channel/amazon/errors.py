@@ -97,12 +97,16 @@ class LwaError(Exception):
         super().__init__(f"Login with Amazon failed: HTTP {status} {error}: {description or 'no description'}")
 
 
-class SearchWindowError(ValueError):
-    """A searchOrders window breaks one of Amazon's rules; raised before any call is made."""
+class InvalidParameterError(ValueError):
+    """A parameter of a call breaks one of Amazon's rules; raised before any call is made."""
 
     def __init__(self, parameter: str, problem: str) -> None:
         self.parameter = parameter
         super().__init__(f"{parameter}: {problem}")
+
+
+class SearchWindowError(InvalidParameterError):
+    """A searchOrders window breaks one of Amazon's rules (createdAfter/lastUpdatedAfter/...)."""
 
 
 class SandboxCredentialError(ValueError):

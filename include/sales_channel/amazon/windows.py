@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sales_channel.amazon.errors import SearchWindowError
+from sales_channel.amazon.errors import InvalidParameterError, SearchWindowError
 from sales_channel.amazon.models import FulfilledBy, FulfillmentStatus, IncludedData
 
 # Amazon requires the end of a window (lastUpdatedBefore/createdBefore) to be this far in the past.
@@ -63,6 +63,9 @@ class SearchWindow:
         if not 1 <= self.max_results_per_page <= MAX_RESULTS_PER_PAGE:
             raise SearchWindowError("maxResultsPerPage",
                                     f"must be between 1 and {MAX_RESULTS_PER_PAGE}, got {self.max_results_per_page}")
+        if not all(isinstance(m, str) and m.strip() for m in self.marketplace_ids):
+            raise SearchWindowError("marketplaceIds", f"marketplace ids must be non-empty strings, got "
+                                                      f"{list(self.marketplace_ids)!r}")
         if len(self.marketplace_ids) > MAX_MARKETPLACE_IDS:
             raise SearchWindowError("marketplaceIds", f"at most {MAX_MARKETPLACE_IDS} marketplaces per search")
 
@@ -104,7 +107,7 @@ def enum_set(enum: type, values: Iterable[str] | None, parameter: str) -> frozen
             result.add(enum(value))
         except ValueError:
             allowed = ", ".join(member.value for member in enum)
-            raise SearchWindowError(parameter, f"unknown value {value!r} (allowed: {allowed})") from None
+            raise InvalidParameterError(parameter, f"unknown value {value!r} (allowed: {allowed})") from None
     return frozenset(result)
 
 
