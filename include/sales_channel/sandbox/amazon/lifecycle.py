@@ -31,6 +31,8 @@ def apply_event(sandbox: AmazonSandbox, kind: str, ref: str, payload: dict[str, 
         if status != "PENDING":
             return f"skipped: order is {status}"
         orders.set_status(doc, "UNSHIPPED")
+        if payload.get("ship_after") is not None:
+            sandbox.schedule(payload["ship_after"], "ship_afn", ref, {})
     elif kind == "buyer_cancel":
         if status not in ("PENDING", "UNSHIPPED") or orders.anything_shipped(doc):
             return f"skipped: order is {status}"

@@ -329,7 +329,9 @@ def _seed_one(factory: OrderFactory, category: str, anchor: datetime, *, cancel_
         if rng.randrange(BUYER_CANCEL_SHARE_OF_PENDING) == 0:
             events.append((delay, "buyer_cancel", {"reason": CANCEL_REASONS[rng.randrange(len(CANCEL_REASONS))]}))
         else:
-            events.append((delay, "release", {}))
+            # A released AFN order is then shipped by Amazon, like the seeded UNSHIPPED AFN ones.
+            ship_after = _between(rng, *AFN_SHIP_AFTER).total_seconds() if afn else None
+            events.append((delay, "release", {"ship_after": ship_after} if afn else {}))
     elif category == "UNSHIPPED_AFN":
         events.append((_between(rng, *AFN_SHIP_AFTER), "ship_afn", {}))
     if cancel_request:
