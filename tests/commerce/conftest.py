@@ -4,6 +4,8 @@ sandbox's control API, and valid order bodies (what the import's mapping sends, 
 from __future__ import annotations
 
 import itertools
+import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -32,6 +34,21 @@ class Control:
 
     def reset_calls(self) -> None:
         requests.delete(f"{self.url}/calls", timeout=5).raise_for_status()
+
+    def insert_order(self, entity: dict[str, Any]) -> dict[str, Any]:
+        """An order "created by another connector" (not through the client under test)."""
+        response = requests.post(f"{self.url}/orders", data=json.dumps({"entity": entity}, default=float),
+                                 headers={"Content-Type": "application/json"}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def settled_calls(self, expected_total: int, timeout: float = 5.0) -> dict[str, int]:
+        """The call counts once ``expected_total`` calls are recorded: the sandbox records a call when
+        its handler finishes, which can be after a client gave up waiting for it."""
+        deadline = time.monotonic() + timeout
+        while sum((calls := self.calls()).values()) < expected_total and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return calls
 
     def get(self, path: str, **params: Any) -> Any:
         response = requests.get(f"{self.url}/{path}", params=params, timeout=5)
