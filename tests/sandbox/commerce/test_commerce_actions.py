@@ -325,9 +325,15 @@ def test_refused_transition_answers_magento_message_and_changes_nothing(
 
 
 @pytest.mark.parametrize("path", ["order/999/invoice", "order/999/ship", "order/999/refund", "orders/999/cancel",
-                                  "orders/999/hold", "orders/999/unhold"])
+                                  "orders/999/hold", "orders/999/unhold", "orders/999/emails"])
 def test_actions_on_an_unknown_order_answer_404(api: CommerceApi, path: str) -> None:
     assert_magento_error(api.post(path, {}), 404, NO_ENTITY)
+    assert api.ledger() == []
+
+
+def test_comments_of_an_unknown_order_answer_404(api: CommerceApi) -> None:
+    assert_magento_error(api.get("orders/999/comments"), 404, NO_ENTITY)
+    assert_magento_error(api.post("orders/999/comments", {"statusHistory": {"comment": "x"}}), 404, NO_ENTITY)
 
 
 def test_shipping_only_credit_memo(api: CommerceApi) -> None:

@@ -58,6 +58,11 @@ def test_put_stock_item_changes_quantity_and_is_in_the_ledger(api: CommerceApi) 
     assert api.get("inventory/get-product-salable-quantity/TEA-GREEN-100/1").json() == 3
     event = api.ledger(event="stock_changed")[-1]
     assert (event["sku"], event["qty_before"], event["qty"]) == ("TEA-GREEN-100", 500, 3)
+    assert_magento_error(api.put(f"products/{MISSING}/stockItems/1", {"stockItem": {"qty": 1}}), 404, NO_PRODUCT)
+    wrong_type = api.put(f"products/TEA-GREEN-100/stockItems/{item_id}", {"stockItem": {"qty": "lots"}})
+    assert_magento_error(wrong_type, 400, 'Error occurred during "%field_name" processing. %details')
+    assert wrong_type.json()["parameters"]["field_name"] == "stockItem.qty"
+    assert len(api.ledger(event="stock_changed")) == 1
 
 
 def test_source_items_set_quantity_and_reject_unknown_skus(api: CommerceApi) -> None:

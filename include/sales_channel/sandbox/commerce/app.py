@@ -142,7 +142,7 @@ def api_router(sandbox: CommerceSandbox) -> APIRouter:
 
     @router.put("/V1/products/{sku}/stockItems/{item_id}", name="updateStockItemBySku", dependencies=[inventory])
     def update_stock_item(sku: str, item_id: int, body: JsonBody = None) -> JSONResponse:
-        return _json(catalog.update_stock_item(sku, item_id, (body or {}).get("stockItem")))
+        return _json(catalog.update_stock_item(sku, (body or {}).get("stockItem")))
 
     @router.get("/V1/inventory/get-product-salable-quantity/{sku}/{stock_id}", name="getProductSalableQty",
                 dependencies=[Depends(authorized("Magento_InventoryApi::inventory"))])

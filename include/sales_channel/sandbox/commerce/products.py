@@ -121,13 +121,10 @@ class CatalogService:
                                   qty=item["qty"], is_in_stock=item["is_in_stock"])
             return item
 
-    def update_stock_item(self, sku: str, item_id: int, body: Any) -> int:
-        """PUT /V1/products/{sku}/stockItems/{itemId}: returns the stock item id."""
+    def update_stock_item(self, sku: str, body: Any) -> int:
+        """PUT /V1/products/{sku}/stockItems/{itemId}: Magento resolves the item by SKU; returns its id."""
         data = _stock_item_validator.validate(body if body is not None else {}, "stockItem")
-        item = self.stock_item(sku)
-        if item_id != item["item_id"] and data.get("item_id", item_id) != item["item_id"]:
-            raise bad_request("The stock item was unable to be saved. Please try again.")
-        self.set_stock(sku, data.get("qty"), data.get("is_in_stock"))
+        item = self.set_stock(sku, data.get("qty"), data.get("is_in_stock"))
         return item["item_id"]
 
     def save_source_items(self, source_items: Any) -> None:
