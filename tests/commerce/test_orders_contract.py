@@ -187,3 +187,26 @@ def test_search_accepts_every_kind_of_condition(client: CommerceClient) -> None:
     assert matching(SearchCriteria().where("ext_order_id", ext[0][:-3] + "%", Condition.LIKE)) == [ids[0]]
     assert matching(SearchCriteria().where("relation_child_id", None, Condition.NOTNULL)) == []
     assert len(matching(SearchCriteria().where("relation_child_id", None, Condition.NULL))) == 4
+
+
+def test_the_store_code_is_part_of_every_path(sandbox) -> None:
+    german = CommerceClient(sandbox.url, DEFAULT_CREDENTIALS["commerce_token"], store_code="de", retry=FAST_RETRY)
+    assert german.api_root == f"{sandbox.url}/rest/de"
+    entity = order_entity()
+    del entity["store_id"]
+    assert german.create_order(entity).store_id == 2  # the "de" store view's id
+    with pytest.raises(NotFoundError, match="does not match any route"):
+        CommerceClient(sandbox.url, DEFAULT_CREDENTIALS["commerce_token"], store_code="nowhere",
+                       retry=FAST_RETRY).get_order(1)
+
+
+def test_bad_input_is_refused_before_any_call(client: CommerceClient) -> None:
+    with pytest.raises(ValueError, match="order 42 shipment: quantity for order item 7 must be > 0"):
+        client.ship_order(42, {7: 0})
+    with pytest.raises(ValueError, match="track 1Z: title is required"):
+        client.ship_order(42, None, [Track("1Z", "ups", "")])
+    with pytest.raises(ValueError, match="order 42: comment text is required"):
+        client.add_order_comment(42, "")
+    with pytest.raises(ValueError, match="ext_order_ids: expected a list"):
+        client.find_orders_by_ext_order_ids("113-1234567-1234567")
+    assert client.stats.total == 0

@@ -190,11 +190,6 @@ class Track:
     parent_id: int | None = None  # the shipment
     order_id: int | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("track_number", "carrier_code", "title"):
-            if not getattr(self, name):
-                raise ValueError(f"track: {name} is required")
-
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Track:
         return cls(
@@ -207,6 +202,10 @@ class Track:
         )
 
     def creation_body(self) -> dict[str, str]:
+        """The track as a new one is sent (validated here, not when read: stored tracks may lack a title)."""
+        for name in ("track_number", "carrier_code", "title"):
+            if not getattr(self, name):
+                raise ValueError(f"track {self.track_number or '(no number)'}: {name} is required")
         return {"track_number": self.track_number, "title": self.title, "carrier_code": self.carrier_code}
 
 
