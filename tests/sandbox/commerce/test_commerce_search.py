@@ -162,3 +162,17 @@ def test_search_criteria_is_required_and_checked(api: CommerceApi) -> None:
                          {"value": "about", "fieldName": "condition_type"})
     response = api.get("orders", params={"searchCriteria[pageSize]": "many"})
     assert response.status_code == 400 and response.json()["parameters"]["field_name"] == "pageSize"
+
+
+def test_fields_parameter_keeps_only_the_named_properties(api: CommerceApi, orders: list[dict[str, Any]]) -> None:
+    params = {**criteria("camel", [[("grand_total", "40", "gteq")]]),
+              "fields": "items[entity_id,increment_id,items[sku,qty_ordered]],total_count"}
+    body = api.get("orders", params=params).json()
+    assert body == {"items": [{"entity_id": o["entity_id"], "increment_id": o["increment_id"],
+                               "items": [{"sku": "MUG-CERAMIC-WHT", "qty_ordered": 2.0},
+                                         {"sku": "TEA-GREEN-100", "qty_ordered": 1.0}]} for o in orders[3:]],
+                    "total_count": 2}
+    single = api.get(f"orders/{orders[0]['entity_id']}", params={"fields": "increment_id,status"}).json()
+    assert single == {"increment_id": orders[0]["increment_id"], "status": "pending"}
+    missing = api.get("orders/999", params={"fields": "increment_id"})
+    assert missing.status_code == 404 and "message" in missing.json()  # errors are never filtered

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sales_channel.sandbox.commerce import errors
 from sales_channel.sandbox.commerce.control import control_router
 from sales_channel.sandbox.commerce.errors import MagentoError, bad_request, magento_error_handler
+from sales_channel.sandbox.commerce.fields import FieldsFilterMiddleware
 from sales_channel.sandbox.commerce.products import CatalogService
 from sales_channel.sandbox.commerce.sales import SalesService
 from sales_channel.sandbox.commerce.search import SearchCriteria, parse_search_criteria, search_result
@@ -298,5 +299,6 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.add_exception_handler(MagentoError, magento_error_handler)
     app.add_exception_handler(StarletteHTTPException, _route_not_found)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(FieldsFilterMiddleware)
     app.add_middleware(FaultMiddleware, injector=sandbox.injector, error_body=errors.fault_body, router_app=app)
     return app
