@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,10 +33,11 @@ class Sessions:
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(read_only(engine), expire_on_commit=False)
 
-    def write(self):  # -> ContextManager[Session], committed on success, rolled back on error
+    def write(self) -> AbstractContextManager[Session]:
+        """A transaction committed on success and rolled back on error."""
         return self._write.begin()
 
-    def read(self):
+    def read(self) -> AbstractContextManager[Session]:
         return self._read.begin()
 
 

@@ -8,6 +8,7 @@ PostgreSQL's DDL is transactional); on SQLite by the write lock of ``BEGIN IMMED
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -59,7 +60,7 @@ def _config() -> Config:
     return config
 
 
-def _run(url: str | URL | Engine, action) -> None:
+def _run(url: str | URL | Engine, action: Callable[[Config], None]) -> None:
     engine = url if isinstance(url, Engine) else create_engine_for(url)
     try:
         with engine.begin() as connection:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from sales_channel.store._sql import Clock, Sessions, insert_for, utc_now
 from sales_channel.store.models import OutboxItem, OutboxStatus
@@ -59,7 +59,7 @@ class OutboxRepository:
         SKIP LOCKED`` (claimers skip each other's rows instead of waiting); on SQLite the claim runs
         under the write lock taken at ``BEGIN IMMEDIATE``, and the UPDATE re-checks that each is due.
         """
-        filters = []
+        filters: list[ColumnElement[bool]] = []
         if kinds is not None:
             filters.append(OutboxItem.kind.in_(list(kinds)))
         if target is not None:
@@ -84,11 +84,12 @@ class OutboxRepository:
             return list(session.scalars(statement))
 
     @staticmethod
-    def _due(now: datetime):
+    def _due(now: datetime) -> ColumnElement[bool]:
         return or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
                    and_(OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_until < now))
 
-    def _claim(self, worker: str, lease: timedelta, limit: int, filters: list) -> list[OutboxItem]:
+    def _claim(self, worker: str, lease: timedelta, limit: int,
+               filters: list[ColumnElement[bool]]) -> list[OutboxItem]:
         if limit <= 0:
             return []
         now = self._clock()

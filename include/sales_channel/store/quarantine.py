@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from sales_channel.store._sql import Clock, Sessions, lock_row, utc_now
 from sales_channel.store.models import QuarantinedOrder
@@ -83,7 +83,7 @@ class QuarantineRepository:
                 QuarantinedOrder.seller_account == seller_account,
                 QuarantinedOrder.amazon_order_id == amazon_order_id))
 
-    def _list(self, statement, seller_account: str | None) -> list[QuarantinedOrder]:
+    def _list(self, statement: Select[tuple[QuarantinedOrder]], seller_account: str | None) -> list[QuarantinedOrder]:
         if seller_account is not None:
             statement = statement.where(QuarantinedOrder.seller_account == seller_account)
         with self._sessions.read() as session:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
 from sales_channel.store.models import AmazonOrder
@@ -94,7 +95,7 @@ class SnapshotRepository:
         return found
 
     @staticmethod
-    def _upsert(session, snapshot: OrderSnapshot, now: datetime) -> bool:
+    def _upsert(session: Session, snapshot: OrderSnapshot, now: datetime) -> bool:
         key = (AmazonOrder.seller_account == snapshot.seller_account,
                AmazonOrder.amazon_order_id == snapshot.amazon_order_id)
         unchanged = session.execute(update(AmazonOrder).where(
