@@ -41,6 +41,14 @@ def test_ledger_records_every_state_change_in_order(api: CommerceApi) -> None:
     assert [e["event"] for e in later["events"]] == ["order_shipped", "order_refunded", "stock_changed"]
     assert later["last_seq"] == events[-1]["seq"]
     assert all("customer_email" not in e and "billing_address" not in e for e in events)  # no PII
+    other = api.create_order(order_entity(ext_order_id="113-OTHER"))
+    api.post(f"orders/{other['entity_id']}/cancel")
+    of_other = api.control("GET", "ledger", params={"entity_id": other["entity_id"]}).json()["events"]
+    assert [e["event"] for e in of_other] == ["order_created", "order_canceled"]
+    by_ext = api.control("GET", "ledger", params={"ext_order_id": "113-OTHER", "event": "order_canceled"}).json()
+    assert [e["entity_id"] for e in by_ext["events"]] == [other["entity_id"]]
+    by_sku = api.control("GET", "ledger", params={"sku": "TEA-GREEN-100"}).json()["events"]
+    assert [(e["event"], e["qty"]) for e in by_sku] == [("stock_changed", 9)]
 
 
 def test_latency_is_set_at_run_time(api: CommerceApi) -> None:

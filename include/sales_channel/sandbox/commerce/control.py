@@ -48,8 +48,12 @@ def control_router(sandbox: CommerceSandbox) -> APIRouter:
         return {"status": "reset", "products": len(sandbox.catalog.all())}
 
     @router.get("/ledger", name="sandbox_ledger")
-    def ledger(since: int = 0, event: str | None = None) -> dict[str, Any]:
-        events = sandbox.state.ledger(since, event)
+    def ledger(since: int = 0, event: str | None = None, entity_id: int | None = None,
+               ext_order_id: str | None = None, sku: str | None = None) -> dict[str, Any]:
+        """State changes after ``since`` (a ``seq``), optionally of one event type, order or SKU."""
+        wanted = {k: v for k, v in (("entity_id", entity_id), ("ext_order_id", ext_order_id), ("sku", sku))
+                  if v is not None}
+        events = [e for e in sandbox.state.ledger(since, event) if all(e.get(k) == v for k, v in wanted.items())]
         return {"events": events, "last_seq": events[-1]["seq"] if events else since}
 
     @router.get("/latency", name="sandbox_get_latency")
