@@ -4,9 +4,12 @@ A call is enqueued once per cause (``(kind, source_id)`` is unique, so re-runnin
 it twice), then *claimed* by one worker under a lease, made, and marked. A worker that dies leaves its
 lease to expire, after which another worker claims the item again.
 
-    pending ──claim──▶ claimed ──mark_sent──▶ sent ──mark_confirmed──▶ confirmed
-       ▲                  │  └───mark_confirmed (synchronous calls) ──────▲
-       └──mark_failed(retry_at)──┘ / mark_failed() ─▶ failed ──requeue──▶ pending
+    pending --claim--> claimed --mark_sent--> sent --mark_confirmed--> confirmed
+    claimed --mark_confirmed--> confirmed                    (a synchronous call that succeeded)
+    claimed | sent --mark_failed(retry_at=t)--> pending      (retryable: due again at t)
+    claimed | sent --mark_failed()--> failed                 (given up: a person looks at last_error)
+    failed | sent | confirmed --requeue--> pending           (a person's re-send)
+    claimed, lease expired --claim--> claimed by another worker
 """
 
 from __future__ import annotations
