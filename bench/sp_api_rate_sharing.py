@@ -1,12 +1,14 @@
 """Two processes, one seller account, one usage plan: how close do they get to the plan's floor?
 
 Each process pages searchOrders (small pages) through the Amazon sandbox at time scale F, with its own
-``SpApiClient`` whose buckets live in the channel database (``SqlBucketStore`` on a SQLite file). The
+``SpApiClient`` whose buckets live in a shared store: the channel database (``SqlBucketStore``, a SQLite
+file by default, or PostgreSQL) or Redis (``RedisBucketStore``), chosen by ``--store-url``. The
 floor is what the plan allows at best: the burst at once, then one call per token interval,
 ``(calls - burst) / (rate * F)`` seconds. Printed last, as one JSON object: calls, 429s (the sandbox's
 count and the clients'), elapsed time, the floor and ``floor_ratio`` = floor / elapsed (1.0 is perfect).
 
     .venv/bin/python bench/sp_api_rate_sharing.py [--time-scale 200] [--pages 40] [--processes 2]
+                                                  [--store-url sqlite:///... | postgresql+psycopg2://... | redis://...]
 
 ``measure()`` is also what tests/amazon/test_rate_sharing.py runs (asserting behaviour, not timing).
 """
@@ -19,18 +21,19 @@ import json
 import multiprocessing
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 from sales_channel.amazon import LwaCredentials, SpApiClient
-from sales_channel.ratelimit import USAGE_PLANS
+from sales_channel.ratelimit import USAGE_PLANS, BucketStore
+from sales_channel.ratelimit.redis import RedisBucketStore
 from sales_channel.ratelimit.sql import SqlBucketStore
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 from sales_channel.store import create_engine_for, migrate
 
-SELLER_ID = "A1SANDBOXSELLER"
 OPERATION = "searchOrders"
 
 
@@ -39,12 +42,21 @@ def _credentials() -> LwaCredentials:
                           DEFAULT_CREDENTIALS["refresh_token"])
 
 
-def _worker(base_url: str, db_url: str, time_scale: float, pages: int, created_after: datetime,
-            start: Any, results: Any) -> None:
+def bucket_store(store_url: str) -> BucketStore:
+    """The shared bucket store behind ``store_url`` (redis://... or a channel database URL)."""
+    if store_url.startswith(("redis://", "rediss://")):
+        import redis
+
+        return RedisBucketStore(redis.Redis.from_url(store_url))
+    return SqlBucketStore(create_engine_for(store_url))
+
+
+def _worker(base_url: str, store_url: str, seller_id: str, time_scale: float, pages: int,
+            created_after: datetime, start: Any, results: Any) -> None:
     """One process: wait for the start signal, page ``pages`` searchOrders pages, report."""
     try:
-        with SpApiClient(_credentials(), seller_id=SELLER_ID, base_url=base_url, rate_scale=time_scale,
-                         bucket_store=SqlBucketStore(create_engine_for(db_url))) as client:
+        with SpApiClient(_credentials(), seller_id=seller_id, base_url=base_url, rate_scale=time_scale,
+                         bucket_store=bucket_store(store_url)) as client:
             search = client.search_orders(created_after=created_after, max_results_per_page=1)
             results.put(("ready", None))
             start.wait()
@@ -55,19 +67,22 @@ def _worker(base_url: str, db_url: str, time_scale: float, pages: int, created_a
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def measure(base_url: str, db_url: str, time_scale: float, pages_per_process: int = 40,
+def measure(base_url: str, store_url: str, time_scale: float, pages_per_process: int = 40,
             processes: int = 2) -> dict[str, Any]:
     """Run ``processes`` spawned workers against the sandbox at ``base_url``; return the figures.
 
     The sandbox must hold at least ``pages_per_process`` orders created in the last 5 days and must not
-    have served searchOrders recently (its bucket starts full, as the clients' do).
+    have served searchOrders recently (its bucket starts full, as the clients' do). The seller id is new
+    on every run, so buckets left in a shared store by an earlier run play no part.
     """
-    migrate(db_url)
+    if not store_url.startswith(("redis://", "rediss://")):
+        migrate(store_url)
+    seller_id = f"A1BENCH{uuid.uuid4().hex[:12].upper()}"
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     created_after = datetime.now(UTC) - timedelta(days=5)
-    workers = [ctx.Process(target=_worker, args=(base_url, db_url, time_scale, pages_per_process, created_after,
-                                                 start, results)) for _ in range(processes)]
+    workers = [ctx.Process(target=_worker, args=(base_url, store_url, seller_id, time_scale, pages_per_process,
+                                                 created_after, start, results)) for _ in range(processes)]
     for worker in workers:
         worker.start()
     try:
@@ -90,6 +105,7 @@ def measure(base_url: str, db_url: str, time_scale: float, pages_per_process: in
         "operation": OPERATION,
         "time_scale": time_scale,
         "processes": processes,
+        "store": store_url.split(":", 1)[0],
         "pages_per_process": pages_per_process,
         "calls": calls,
         "burst": plan.burst,
@@ -118,13 +134,15 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=200.0)
     parser.add_argument("--pages", type=int, default=40, help="searchOrders pages per process")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--store-url", help="where the buckets live (default: a SQLite file in a temporary directory)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sp-api-rate-") as tmp:
         config = SandboxConfig(state_dir=Path(tmp) / "amazon", time_scale=args.time_scale, orders=args.pages + 20,
                                credentials=dict(DEFAULT_CREDENTIALS))
         server = ProcessServer("amazon", config).start()
         try:
-            figures = measure(server.url, f"sqlite:///{tmp}/channel.db", args.time_scale, args.pages, args.processes)
+            figures = measure(server.url, args.store_url or f"sqlite:///{tmp}/channel.db", args.time_scale,
+                              args.pages, args.processes)
         finally:
             server.stop()
     print(json.dumps(figures))

@@ -62,6 +62,7 @@ def client() -> SpApiClient:
     ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": datetime(2026, 11, 1)},
      "lastUpdatedBefore"),
     ({"last_updated_after": NOW - timedelta(hours=1), "marketplace_ids": ["ATVPDKIKX0DER", ""]}, "marketplaceIds"),
+    ({"last_updated_after": NOW - timedelta(hours=1), "marketplace_ids": "ATVPDKIKX0DER"}, "marketplaceIds"),
     ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 0}, "maxResultsPerPage"),
     ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 101}, "maxResultsPerPage"),
     ({"last_updated_after": NOW - timedelta(hours=1), "included_data": ["BUYER", "ADDRESS"]}, "includedData"),

@@ -51,6 +51,7 @@ from sales_channel.amazon.endpoints import (
 from sales_channel.amazon.errors import (
     ApiErrorDetail,
     DocumentTransferError,
+    InvalidParameterError,
     LwaError,
     QuotaExceededError,
     ServerError,
@@ -278,7 +279,7 @@ class SpApiClient:
         window = SearchWindow(
             created_after=created_after, created_before=created_before,
             last_updated_after=last_updated_after, last_updated_before=last_updated_before,
-            marketplace_ids=tuple(marketplace_ids),
+            marketplace_ids=_id_list(marketplace_ids, "marketplaceIds"),
             fulfillment_statuses=enum_set(FulfillmentStatus, fulfillment_statuses, "fulfillmentStatuses"),
             fulfilled_by=enum_set(FulfilledBy, fulfilled_by, "fulfilledBy"),
             included_data=enum_set(IncludedData, included_data, "includedData"),
@@ -337,6 +338,7 @@ class SpApiClient:
 
     def create_feed(self, feed_type: str, marketplace_ids: Sequence[str], input_feed_document_id: str,
                     feed_options: dict[str, str] | None = None) -> str:
+        marketplace_ids = _id_list(marketplace_ids, "marketplace_ids")
         if not 1 <= len(marketplace_ids) <= 25:
             raise ValueError(f"marketplace_ids: 1 to 25 marketplaces are required, got {len(marketplace_ids)}")
         spec: dict[str, Any] = {"feedType": feed_type, "marketplaceIds": list(marketplace_ids),
@@ -398,14 +400,15 @@ class SpApiClient:
 
     def _attempt(self, operation: str, method: str, url: str, params: dict[str, str] | None,
                  json: Any) -> requests.Response:
-        token = self._tokens.token()
+        # The token is taken after the (possibly long) wait for the bucket, so it cannot expire in between.
         self._acquire(operation)
+        token = self._tokens.token()
         response = self._send(operation, method, url, params=params, json=json,
                               headers={"x-amz-access-token": token})
         if response.status_code == 403:  # expired or revoked token: refresh once, send once more
             self._tokens.invalidate(token)
-            token = self._tokens.token()
             self._acquire(operation)
+            token = self._tokens.token()
             response = self._send(operation, method, url, params=params, json=json,
                                   headers={"x-amz-access-token": token})
         if response.status_code >= 400:
@@ -504,6 +507,12 @@ def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
     if isinstance(exc, (ServerError, *_TRANSPORT_ERRORS)):
         return idempotent
     return False
+
+
+def _id_list(ids: Sequence[str], parameter: str) -> tuple[str, ...]:
+    if isinstance(ids, str):  # a lone id, not a sequence of one-letter ids
+        raise InvalidParameterError(parameter, f"a list of marketplace ids is required, got the string {ids!r}")
+    return tuple(ids)
 
 
 def _check_order_id(order_id: str) -> None:
