@@ -159,6 +159,7 @@ def test_products_batch_lookup_and_stock(client: CommerceClient) -> None:
     assert product.enabled and product.price == Decimal("12.99")
     found = client.get_products(["MUG-CERAMIC-WHT", "TEA-GREEN-100", "NO-SUCH-SKU"])
     assert set(found) == {"MUG-CERAMIC-WHT", "TEA-GREEN-100"}
+    assert found["TEA-GREEN-100"].price == Decimal("8.49")
     with pytest.raises(NotFoundError):
         client.get_product("NO-SUCH-SKU")
 

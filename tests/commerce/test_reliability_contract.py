@@ -20,6 +20,7 @@ from sales_channel.commerce import (
     TransportError,
     UnauthorizedError,
 )
+from sales_channel.sandbox.catalog import PRODUCTS, CatalogIssue
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 
 from tests.commerce.conftest import FAST_RETRY, Control, order_entity
@@ -203,3 +204,13 @@ def test_no_secret_in_logs_reprs_or_errors(sandbox, control: Control, caplog: py
 def test_retry_policy_is_bounded() -> None:
     with pytest.raises(ValueError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+def test_batch_lookup_by_sku_takes_one_call_per_chunk(sandbox, control: Control) -> None:
+    client = CommerceClient(sandbox.url, TOKEN, retry=FAST_RETRY, chunking=Chunking(max_items=5))
+    skus = [product.sku for product in PRODUCTS]
+    control.reset_calls()
+    found = client.get_products([*skus, "NO-SUCH-SKU"])
+    expected = {p.sku for p in PRODUCTS if p.issue is not CatalogIssue.MISSING_IN_COMMERCE}
+    assert set(found) == expected
+    assert control.calls() == {"getProductList": -(-(len(skus) + 1) // 5)}

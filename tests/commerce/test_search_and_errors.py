@@ -84,6 +84,9 @@ def test_error_rendering_with_list_and_object_parameters() -> None:
     assert render_message('Invalid value of "%value" provided for the %fieldName field.',
                           {"value": "x", "fieldName": "qty"}) == 'Invalid value of "x" provided for the qty field.'
     assert render_message("left %missing alone", {"other": 1}) == "left %missing alone"
+    assert render_message("The consumer isn't authorized to access %resources.",
+                          [{"resources": "Magento_Sales::ship"}]) == \
+        "The consumer isn't authorized to access Magento_Sales::ship."
 
     error = error_for_status(400, {"message": "%fieldName is required", "parameters": {"fieldName": "sku"}},
                              "POST /V1/orders")

@@ -161,8 +161,7 @@ class CommerceClient:
                             int(body.get("total_count") or 0))
 
     def _iterate(self, template: str, criteria: SearchCriteria, model: type[M], *,
-                 page_size: int | None = None, id_field: str = "entity_id", id_key: str = "entity_id",
-                 ) -> Iterator[M]:
+                 page_size: int | None = None) -> Iterator[M]:
         """Every match, paged by ``id_field > last seen`` sorted ascending, always page 1.
 
         Immune to Magento's page-number quirks: a page past the end never gets requested (it would
@@ -171,29 +170,27 @@ class CommerceClient:
         row beyond the last one seen (a server ignoring the filter) also stops, instead of looping.
         """
         size = page_size or criteria.page_size or self.page_size
-        base = criteria.without_sort().sort_by(id_field, "ASC")
+        base = criteria.without_sort().sort_by("entity_id", "ASC")
         last_id: int | None = None
         while True:
-            page_criteria = base if last_id is None else base.where(id_field, last_id, Condition.GT)
+            page_criteria = base if last_id is None else base.where("entity_id", last_id, Condition.GT)
             body = self._transport.call("GET", template, params=page_criteria.page(size, 1).to_params(),
                                         idempotent=True)
             rows = body.get("items") or []
-            fresh = sorted((row for row in rows if last_id is None or int(row[id_key]) > last_id),
-                           key=lambda row: int(row[id_key]))
+            fresh = sorted((row for row in rows if last_id is None or int(row["entity_id"]) > last_id),
+                           key=lambda row: int(row["entity_id"]))
             for row in fresh:
                 yield model.from_api(row)
             if not fresh:
                 return
-            last_id = int(fresh[-1][id_key])
+            last_id = int(fresh[-1]["entity_id"])
             if len(rows) < size or len(rows) >= int(body.get("total_count") or 0):
                 return
 
-    def _lookup(self, template: str, field_name: str, values: Sequence[str], model: type[M],
-                criteria: SearchCriteria | None = None, **iterate: Any) -> Iterator[M]:
+    def _lookup(self, template: str, field_name: str, values: Sequence[str], model: type[M]) -> Iterator[M]:
         """``field in (values)``, one call per chunk of values (more only if a chunk overflows a page)."""
         for chunk in self.chunking.split(field_name, values):
-            yield from self._iterate(template, (criteria or SearchCriteria()).where(field_name, chunk, Condition.IN),
-                                     model, **iterate)
+            yield from self._iterate(template, SearchCriteria().where(field_name, chunk, Condition.IN), model)
 
     # -- orders ------------------------------------------------------------------------------------
 
@@ -370,9 +367,17 @@ class CommerceClient:
                                                      idempotent=True))
 
     def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
-        """SKU -> product for the SKUs that exist (unknown ones are absent), one call per chunk."""
-        products = self._lookup("/V1/products", "sku", _strings(skus, "skus"), Product, id_key="id")
-        return {product.sku: product for product in products}
+        """SKU -> product for the SKUs that exist (unknown ones are absent), one call per chunk.
+
+        SKUs are unique, so a chunk's matches always fit one page: no paging (a product's id is ``id``,
+        not the ``entity_id`` the other entities page by).
+        """
+        found: dict[str, Product] = {}
+        for chunk in self.chunking.split("skus", _strings(skus, "skus")):
+            criteria = SearchCriteria().where("sku", chunk, Condition.IN).page(len(chunk))
+            found.update((product.sku, product) for product in self._search_page("/V1/products", criteria,
+                                                                                 Product).items)
+        return found
 
     def get_stock_item(self, sku: str) -> StockItem:
         return StockItem.from_api(self._transport.call("GET", "/V1/stockItems/{sku}", path={"sku": sku},

@@ -19,7 +19,8 @@ _PLACEHOLDER = re.compile(r"%(\d+|[A-Za-z_][A-Za-z0-9_]*)")
 
 
 def render_message(template: str, parameters: Any = None) -> str:
-    """Fill Magento's placeholders: ``%1``.. from a list (1-based), ``%name`` from an object.
+    """Fill Magento's placeholders: ``%1``.. from a list (1-based), ``%name`` from an object (or from a
+    list of objects, as the published schema describes it).
 
     Placeholders without a value are left as they are, so nothing is silently dropped.
     """
@@ -27,6 +28,9 @@ def render_message(template: str, parameters: Any = None) -> str:
         return template
     if isinstance(parameters, Mapping):
         values = {str(key): value for key, value in parameters.items()}
+    elif isinstance(parameters, list | tuple) and parameters and all(isinstance(p, Mapping) for p in parameters):
+        # The published schema types parameters as a list of named items (``error-parameters-item``).
+        values = {str(key): value for item in parameters for key, value in item.items()}
     elif isinstance(parameters, list | tuple):
         values = {str(index): value for index, value in enumerate(parameters, start=1)}
     else:
