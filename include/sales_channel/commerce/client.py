@@ -40,6 +40,7 @@ from sales_channel.commerce.transport import (
 
 _STORE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 DEFAULT_STOCK_ID = 1  # MSI's default stock
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 
 Quantities = Mapping[int, Decimal | int]
 """order_item_id -> quantity, for partial invoices, shipments and refunds."""
@@ -80,7 +81,7 @@ class CommerceClient:
         token: str,
         *,
         store_code: str = "default",
-        timeout: tuple[float, float] = (5.0, 30.0),
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         pool_maxsize: int = 16,
         retry: RetryPolicy | None = None,
         page_size: int = 100,
@@ -102,12 +103,14 @@ class CommerceClient:
     @classmethod
     def with_admin_login(cls, base_url: str, username: str, password: str, *, store_code: str = "default",
                          **kwargs: Any) -> Self:
-        """Log in as an admin (``POST /V1/integration/admin/token``; local use: the token lasts 4 hours
-        and real installs may require 2FA) and return a client using that token."""
+        """Log in as an admin (``POST /V1/integration/admin/token``) and return a client using that token.
+
+        For local use: the token lasts 4 hours and is not renewed, and real installs may require 2FA.
+        Unattended pipelines use an integration token."""
         if not username or not password:
             raise ValueError("username and password are required for the admin login")
-        timeout = kwargs.get("timeout", (5.0, 30.0))
-        login = cls._open(base_url, store_code, timeout, 1, kwargs.get("retry"), password)
+        login = cls._open(base_url, store_code, kwargs.get("timeout", DEFAULT_TIMEOUT), 1, kwargs.get("retry"),
+                          password)
         try:
             token = login.call("POST", "/V1/integration/admin/token",
                                body={"username": username, "password": password}, idempotent=True)
