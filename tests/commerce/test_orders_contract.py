@@ -134,6 +134,11 @@ def test_cancel_hold_unhold_and_email(client: CommerceClient) -> None:
     with pytest.raises(ValidationError, match="Shipment Document Validation Error"):
         client.ship_order(held.entity_id)
 
+    invoiced = client.create_order(order_entity())
+    client.invoice_order(invoiced.entity_id)
+    assert client.cancel_order(invoiced.entity_id) is False  # refused: fully invoiced
+    assert client.get_order(invoiced.entity_id).state == "processing"
+
 
 def test_error_rendering_with_list_and_object_parameters(client: CommerceClient) -> None:
     # List parameters: "%1" in the refund limit.

@@ -241,16 +241,22 @@ class CommerceClient:
     def add_order_comment(self, order_id: int, comment: str, *, status: str | None = None,
                           notify_customer: bool = False, visible_on_front: bool = False) -> None:
         """Add a comment, always re-sending the order's current status (an empty status blanks the
-        order's status on real installs). Without ``status`` the order is read first for it."""
+        order's status on real installs). Without ``status`` the current one is read first."""
         if not comment:
             raise ValueError(f"order {order_id}: comment text is required")
-        status = status or self.get_order(order_id).status
+        status = status or self._current_status(order_id)
         if not status:
             raise ValueError(f"order {order_id}: has no status to keep; refusing to blank it with a comment")
         history = {"comment": comment, "is_customer_notified": int(notify_customer),
                    "is_visible_on_front": int(visible_on_front), "parent_id": int(order_id), "status": status}
         self._transport.call("POST", "/V1/orders/{id}/comments", path={"id": int(order_id)},
                              body={"statusHistory": history}, idempotent=False, lookup={"order_id": order_id})
+
+    def _current_status(self, order_id: int) -> str:
+        # ``fields`` trims the answer to the status: no buyer data crosses the wire for it.
+        body = self._transport.call("GET", "/V1/orders/{id}", path={"id": int(order_id)},
+                                    params={"fields": "status"}, idempotent=True)
+        return str((body or {}).get("status") or "")
 
     def list_order_comments(self, order_id: int) -> list[StatusHistory]:
         body = self._transport.call("GET", "/V1/orders/{id}/comments", path={"id": int(order_id)},
@@ -262,8 +268,8 @@ class CommerceClient:
                                          idempotent=False, lookup={"order_id": order_id}))
 
     def cancel_order(self, order_id: int) -> bool:
-        """Cancel (refused by Commerce when invoiced, shipped, on hold or closed). On an ambiguous
-        failure re-read the order's state rather than cancelling again."""
+        """Cancel; False when Commerce refuses (fully invoiced, complete, on hold, closed, canceled).
+        On an ambiguous failure re-read the order's state rather than cancelling again."""
         return self._order_action(order_id, "cancel")
 
     def hold_order(self, order_id: int) -> bool:
