@@ -38,7 +38,10 @@ def reserve_in_state(level: float, updated_at: float, rate: float, burst: int, n
     negative, and the wait is the time until the level would have been back at zero. Every store
     applies this same arithmetic atomically (a row lock, a Lua script, a mutex).
     """
-    refilled = min(float(burst), level + max(0.0, now - updated_at) * rate)
+    # A caller that read its clock before another took the bucket may come with an older ``now``:
+    # reserve as of the later moment, or the gap would be refilled twice.
+    now = max(now, updated_at)
+    refilled = min(float(burst), level + (now - updated_at) * rate)
     new_level = refilled - 1.0
     wait = 0.0 if new_level >= 0 else -new_level / rate
     return new_level, wait
@@ -63,7 +66,7 @@ class InMemoryBucketStore:
         with self._lock:
             level, updated_at = self._state.get(key, (float(burst), now))
             new_level, wait = reserve_in_state(level, updated_at, rate, burst, now)
-            self._state[key] = (new_level, now)
+            self._state[key] = (new_level, max(now, updated_at))
             return wait
 
 

@@ -77,6 +77,17 @@ def test_store_views_and_configs_list_both_currencies(api: CommerceApi) -> None:
     assert [c["code"] for c in only_de] == ["de"]
 
 
+def test_currency_information_per_store_view(api: CommerceApi) -> None:
+    default = api.get("directory/currency").json()
+    assert_schema(default, "directory-data-currency-information-interface")
+    assert default["base_currency_code"] == "USD"
+    assert {r["currency_to"]: r["rate"] for r in default["exchange_rates"]}["JPY"] == 151.2
+    german = api.get("directory/currency", store="de").json()
+    assert_schema(german, "directory-data-currency-information-interface")
+    assert german["base_currency_code"] == "EUR" and "SEK" in german["available_currency_codes"]
+    assert "USD" not in german["available_currency_codes"]
+
+
 def test_unknown_store_code_matches_no_route(api: CommerceApi) -> None:
     response = api.get("orders/1", store="nosuchstore")
     assert_magento_error(response, 404, "Request does not match any route.")

@@ -26,7 +26,7 @@ from sales_channel.sandbox.commerce.products import CatalogService
 from sales_channel.sandbox.commerce.sales import SalesService
 from sales_channel.sandbox.commerce.search import SearchCriteria, parse_search_criteria, search_result
 from sales_channel.sandbox.commerce.storage import StateStore
-from sales_channel.sandbox.commerce.stores import PATH_STORES, STORE_VIEWS, Store
+from sales_channel.sandbox.commerce.stores import PATH_STORES, STORE_VIEWS, Store, currency_information
 from sales_channel.sandbox.common.clock import SandboxClock
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS, SandboxConfig
 from sales_channel.sandbox.common.control import common_control_router
@@ -124,6 +124,11 @@ def api_router(sandbox: CommerceSandbox) -> APIRouter:
         codes = [v for k, v in request.query_params.multi_items() if k.startswith("storeCodes")]
         return _json([s.config(sandbox.config.public_base_url) for s in STORE_VIEWS
                       if not codes or s.code in codes])
+
+    @router.get("/V1/directory/currency", name="getCurrencyInfo",
+                dependencies=[Depends(authorized("Magento_Backend::store"))])
+    def currency_info(store: Annotated[Store, Depends(_store)]) -> JSONResponse:
+        return _json(currency_information(STORE_VIEWS[0] if store is PATH_STORES["all"] else store))
 
     # Catalog --------------------------------------------------------------------------------------
     products = Depends(authorized("Magento_Catalog::products"))

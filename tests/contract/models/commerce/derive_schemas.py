@@ -40,6 +40,7 @@ ROOTS = (
     "catalog-inventory-data-stock-item-interface",
     "store-data-store-interface",
     "store-data-store-config-interface",
+    "directory-data-currency-information-interface",
     "error-response",
 )
 # Written into the package as well: the sandbox validates the bodies it receives with them.
