@@ -206,6 +206,15 @@ def test_the_store_code_is_part_of_every_path(sandbox) -> None:
                        retry=FAST_RETRY).get_order(1)
 
 
+def test_currency_info_gives_the_base_currency_and_the_rates_orders_may_use(sandbox) -> None:
+    usd = CommerceClient(sandbox.url, DEFAULT_CREDENTIALS["commerce_token"], retry=FAST_RETRY).get_currency_info()
+    assert usd.base_currency_code == "USD"
+    assert usd.exchange_rates["JPY"] == Decimal("151.2") and "USD" not in usd.exchange_rates
+    eur = CommerceClient(sandbox.url, DEFAULT_CREDENTIALS["commerce_token"], store_code="de",
+                         retry=FAST_RETRY).get_currency_info()
+    assert eur.base_currency_code == "EUR" and set(eur.exchange_rates) == {"GBP", "SEK"}
+
+
 def test_bad_input_is_refused_before_any_call(client: CommerceClient) -> None:
     with pytest.raises(ValueError, match="order 42 shipment: quantity for order item 7 must be > 0"):
         client.ship_order(42, {7: 0})

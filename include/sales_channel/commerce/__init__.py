@@ -14,6 +14,7 @@ from sales_channel.commerce.errors import (
 )
 from sales_channel.commerce.models import (
     CreditMemo,
+    CurrencyInfo,
     DocumentItem,
     Invoice,
     Order,
@@ -30,7 +31,7 @@ from sales_channel.commerce.transport import CallStats, RetryPolicy
 
 __all__ = [
     "AmbiguousWriteError", "CallStats", "Chunking", "CommerceClient", "CommerceError", "Condition",
-    "CreditMemo", "Direction", "DocumentItem", "Filter", "Invoice", "NotFoundError", "Order", "OrderItem",
+    "CreditMemo", "CurrencyInfo", "Direction", "DocumentItem", "Filter", "Invoice", "NotFoundError", "Order", "OrderItem",
     "Product", "Quantities", "RetryPolicy", "SandboxCredentialError", "SearchCriteria", "SearchResult",
     "ServerError", "Shipment", "StatusHistory", "StockItem", "TransportError", "Track", "UnauthorizedError",
     "ValidationError", "render_message",

@@ -20,6 +20,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from sales_channel.commerce.models import (
     CreditMemo,
+    CurrencyInfo,
     Invoice,
     Order,
     Product,
@@ -139,6 +140,10 @@ class CommerceClient:
     def stats(self) -> CallStats:
         """HTTP requests made, per operation (``"GET /V1/orders"``), retries included."""
         return self._transport.stats
+
+    def get_currency_info(self) -> CurrencyInfo:
+        """The store view's base currency and the order currencies it accepts, with their rates."""
+        return CurrencyInfo.from_api(self._transport.call("GET", "/V1/directory/currency", idempotent=True))
 
     @property
     def api_root(self) -> str:

@@ -343,6 +343,24 @@ class StockItem:
         )
 
 
+@dataclass(frozen=True)
+class CurrencyInfo:
+    """A store view's currencies (``GET /V1/directory/currency``): orders may be placed in the base
+    currency or in any currency with a rate (order amount = base amount × rate)."""
+
+    base_currency_code: str
+    available_currency_codes: tuple[str, ...]
+    exchange_rates: Mapping[str, Decimal]  # currency → rate from the base currency, base excluded
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CurrencyInfo:
+        base = _text(data.get("base_currency_code"))
+        rates = {_text(r.get("currency_to")): to_decimal(r.get("rate")) for r in data.get("exchange_rates") or []}
+        available = tuple(_text(c) for c in data.get("available_currency_codes") or [])
+        return cls(base_currency_code=base, available_currency_codes=available,
+                   exchange_rates={c: rate for c, rate in rates.items() if c != base and c in available and rate > 0})
+
+
 T = TypeVar("T")
 
 
