@@ -18,13 +18,12 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sales_channel.amazon.errors import FeedProcessingReportError
+from sales_channel.domain.money import minor_units
 
 ORDER_ACKNOWLEDGEMENT_FEED = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 PAYMENT_ADJUSTMENT_FEED = "POST_PAYMENT_ADJUSTMENT_DATA"
 XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
 _DOCUMENT_VERSION = "1.01"
-# Currencies of Amazon marketplaces without minor units (all others have two decimals).
-CURRENCY_DECIMALS = {"JPY": 0}
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
@@ -242,7 +241,7 @@ def _amount(value: Decimal, currency: str, where: str) -> str:
         raise ValueError(f"{where}: must be a Decimal, got {type(value).__name__} (floats lose cents)")
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{where}: must be a positive amount, got {value}")
-    places = CURRENCY_DECIMALS.get(currency, 2)
+    places = minor_units(currency)
     if value != value.quantize(Decimal(1).scaleb(-places)):
         raise ValueError(f"{where}: {currency} amounts have at most {places} decimal places, got {value}")
     return f"{value:.{places}f}"

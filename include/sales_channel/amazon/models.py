@@ -19,6 +19,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from sales_channel.domain.amazon_order import (  # one definition of Amazon's enums
+    FulfilledBy,
+    FulfillmentStatus,
+)
+
 
 def _to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
@@ -49,21 +54,6 @@ class IncludedData(StrEnum):
 
 # Every dataset: what an import asks for when it wants the complete order.
 ALL_INCLUDED_DATA = frozenset(IncludedData)
-
-
-class FulfillmentStatus(StrEnum):
-    PENDING_AVAILABILITY = "PENDING_AVAILABILITY"
-    PENDING = "PENDING"
-    UNSHIPPED = "UNSHIPPED"
-    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
-    SHIPPED = "SHIPPED"
-    CANCELLED = "CANCELLED"
-    UNFULFILLABLE = "UNFULFILLABLE"
-
-
-class FulfilledBy(StrEnum):
-    MERCHANT = "MERCHANT"
-    AMAZON = "AMAZON"
 
 
 class Money(_Model):
