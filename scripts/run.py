@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -37,6 +38,8 @@ def airflow_env() -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        # The demo should import right away: new DAGs start unpaused.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
     })
@@ -62,8 +65,8 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
             "host": sandbox["amazon_url"],
             "login": sandbox["lwa_client_id"],
             "password": sandbox["lwa_client_secret"],
-            "extra": json.dumps({"refresh_token": sandbox["refresh_token"], "region": "na",
-                                 "lwa_endpoint": f"{sandbox['amazon_url']}/auth/o2/token"}),
+            "extra": json.dumps({"refresh_token": sandbox["refresh_token"], "seller_id": "SANDBOXSELLER1",
+                                 "marketplace_id": "ATVPDKIKX0DER", "rate_scale": float(TIME_SCALE)}),
         },
         "adobe_commerce_default": {
             "conn_type": "adobe_commerce",
@@ -77,6 +80,18 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
             "description": "The channel database (SQLite, embedded default)",
             "host": str(AIRFLOW_HOME / "sales_channel.db"),
         },
+    }
+
+
+def stores(connected_since: datetime) -> dict[str, dict]:
+    """The demo's stores: US and Japan into the USD store view, Germany and Sweden into the EUR one."""
+    common = {"amazon_conn_id": "amazon_sp_api_default", "commerce_conn_id": "adobe_commerce_default",
+              "connected_since": connected_since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {
+        "us": {**common, "marketplace_ids": ["ATVPDKIKX0DER", "A1VC38T7YXB528"], "store_code": "default",
+               "store_id": 1},
+        "eu": {**common, "marketplace_ids": ["A1PA6795UKMFR9", "A2NODRKZP88ZB9"], "store_code": "de",
+               "store_id": 2, "order_number_source": "amazon", "order_number_prefixes": {"fba": "FBA-"}},
     }
 
 
@@ -115,6 +130,12 @@ def main() -> int:
         conn_file = AIRFLOW_HOME / "sandbox_connections.json"
         conn_file.write_text(json.dumps(connections(sandbox), indent=2))
         subprocess.run([BIN / "airflow", "connections", "import", "--overwrite", str(conn_file)],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        # The stores' settings are seeded once; later edits by an ops person are kept (skip existing).
+        variables = AIRFLOW_HOME / "sandbox_variables.json"
+        since = datetime.now(UTC) - timedelta(days=30)
+        variables.write_text(json.dumps({"sales_channel_stores": json.dumps(stores(since), indent=2)}))
+        subprocess.run([BIN / "airflow", "variables", "import", "--action-on-existing-key", "skip", str(variables)],
                        env=env, check=True, stdout=subprocess.DEVNULL)
         password = admin_password()
 

@@ -103,7 +103,8 @@ def test_amazon_fulfilled_orders_skip_the_stock_check_and_take_no_stock():
                 items=[item("1", "TEA-GREEN-100", 2, "8.49", "USD", shipped=2)])
     draft = mapped(raw, products=products)
     assert draft.stock_moves == ()
-    assert draft.entity["state"] == "complete"
+    info = {i["key"]: i["value"] for i in draft.entity["extension_attributes"]["payment_additional_info"]}
+    assert info["amazon_fulfillment_channel"] == "AFN"
     assert draft.entity["customer_email"] == "113-1234567-7654321@marketplace.amazon.invalid"
 
 

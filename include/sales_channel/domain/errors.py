@@ -13,6 +13,7 @@ class QuarantineReason(StrEnum):
     INVALID_ADDRESS = "invalid_address"
     CURRENCY_NOT_ALLOWED = "currency_not_allowed"
     MALFORMED_DATA = "malformed_data"
+    COMMERCE_REJECTED = "commerce_rejected"  # Commerce answered 400 to the mapped order (its message says why)
 
 
 class ImportBlocked(Exception):

@@ -194,8 +194,8 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
             **both("price_incl_tax", unit + item_tax / item.quantity_ordered),
             **both("row_total_incl_tax", c.item + item_tax),
             "tax_percent": as_number((item_tax / c.item * 100).quantize(Decimal("0.0001"))) if c.item else 0,
-            **({**both("gw_price", c.gift_wrap), "gw_tax_amount": as_number(c.gift_wrap_tax)}
-               if c.gift_wrap else {}),
+            **({"gw_price": as_number(c.gift_wrap), "gw_base_price": as_number(quantize(c.gift_wrap / rate, base)),
+                "gw_tax_amount": as_number(c.gift_wrap_tax)} if c.gift_wrap else {}),
         })
         if not order.is_afn:
             stock_moves.append((sku, item.quantity_ordered - item.quantity_shipped))
@@ -210,7 +210,6 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
     increment_id = increment_id_for(order, store)
     buyer_first, buyer_last = split_name(order.buyer.name) if order.buyer and order.buyer.name else (
         shipping_address["firstname"], shipping_address["lastname"])
-    state = "complete" if decision is Decision.CREATE_COMPLETE else "processing"
     amazon_info = _amazon_info(order)
     gift_messages = [i.gift_message for i in order.items if i.gift_message]
     extension: dict[str, Any] = {
@@ -230,8 +229,9 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
     entity: dict[str, Any] = {
         "ext_order_id": order.order_id,
         "store_id": store.store_id,
-        "state": state,
-        "status": "complete" if state == "complete" else store.imported_order_status,
+        # Amazon-fulfilled orders become complete when the import invoices and ships them.
+        "state": "processing",
+        "status": store.imported_order_status,
         "customer_email": email,
         "customer_firstname": buyer_first, "customer_lastname": buyer_last,
         "customer_is_guest": 1 if store.customer_creation is CustomerCreation.GUEST else 0,
@@ -250,7 +250,7 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         # Magento keeps an order's discount as a negative amount.
         **both("discount_amount", -sums["discount"]),
         **both("grand_total", grand_total),
-        **both("total_due", Decimal(0) if state == "complete" else grand_total),
+        **both("total_due", grand_total),
         "discount_description": ", ".join(sorted({p for i in order.items for p in i.promotion_ids})) or None,
         "shipping_description": f"Amazon {order.service_level or 'Standard'} shipping",
         "billing_address": billing_address,

@@ -1,0 +1,71 @@
+"""Run the pipelines without Airflow (scripts, benchmarks, the concurrency tests):
+
+    python -m sales_channel import --settings stores.json --store us --amazon-url URL --commerce-url URL \\
+        --db-url sqlite:///channel.db [--rate-scale F] [--workers W]
+
+Credentials come from the environment (never the command line, which other users can read):
+SP_API_CLIENT_ID, SP_API_CLIENT_SECRET, SP_API_REFRESH_TOKEN, COMMERCE_TOKEN. Prints the run's summary
+as one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sales_channel.amazon.auth import LwaCredentials
+from sales_channel.amazon.client import SpApiClient
+from sales_channel.commerce.client import CommerceClient
+from sales_channel.domain.settings import parse_settings
+from sales_channel.pipeline.importer import OrderImporter
+from sales_channel.ratelimit.sql import SqlBucketStore
+from sales_channel.store.channel_store import ChannelStore
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit(f"environment variable {name} is required")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sales_channel", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("import", help="import one store's orders (one window, like one DAG run)")
+    run.add_argument("--settings", type=Path, required=True, help="the stores' settings (JSON file)")
+    run.add_argument("--store", required=True)
+    run.add_argument("--amazon-url", required=True)
+    run.add_argument("--commerce-url", required=True)
+    run.add_argument("--db-url", required=True)
+    run.add_argument("--rate-scale", type=float, default=1.0)
+    run.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+    settings = parse_settings(args.settings.read_text())[args.store]
+    channel = ChannelStore.open(args.db_url)
+    credentials = LwaCredentials(_env("SP_API_CLIENT_ID"), _env("SP_API_CLIENT_SECRET"), _env("SP_API_REFRESH_TOKEN"))
+    amazon = SpApiClient(credentials, seller_id=settings.amazon_conn_id, base_url=args.amazon_url,
+                         bucket_store=SqlBucketStore(channel.engine), rate_scale=args.rate_scale)
+    commerce = CommerceClient(args.commerce_url, _env("COMMERCE_TOKEN"), store_code=settings.store_code,
+                              pool_maxsize=args.workers * 2)
+    try:
+        importer = OrderImporter(settings, amazon, commerce, channel, workers=args.workers)
+        summary = importer.run(importer.plan_window())
+        print(json.dumps(summary.to_json()), flush=True)
+        return 0
+    finally:
+        amazon.close()
+        commerce.close()
+        channel.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Airflow adapters: hooks, connection types, task bodies. The only package that imports Airflow."""

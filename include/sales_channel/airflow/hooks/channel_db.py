@@ -1,0 +1,62 @@
+"""The channel database, reached through the Airflow connection ``sales_channel_db``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook
+from sqlalchemy.engine import URL
+
+from sales_channel.store.channel_store import ChannelStore
+
+
+class ChannelDatabaseHook(BaseHook):
+    """The project's own database (not Airflow's metadata database).
+
+    The connection is a ``sqlite`` connection whose host is the file path (the embedded default) or a
+    ``postgres`` connection (production). Without the connection, a SQLite file under the Airflow
+    home is used, so a laptop install needs no setup.
+    """
+
+    conn_name_attr = "channel_db_conn_id"
+    default_conn_name = "sales_channel_db"
+    conn_type = "sqlite"
+    hook_name = "Amazon Sales Channel database"
+
+    def __init__(self, channel_db_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.channel_db_conn_id = channel_db_conn_id
+        self._store: ChannelStore | None = None
+
+    def get_url(self) -> URL:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = self.get_connection(self.channel_db_conn_id)
+        except AirflowNotFoundException:
+            home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+            return URL.create("sqlite", database=str(home / "sales_channel.db"))
+        if conn.conn_type == "sqlite":
+            return URL.create("sqlite", database=conn.host or str(Path(conn.schema or "sales_channel.db")))
+        if conn.conn_type in ("postgres", "postgresql"):
+            return URL.create("postgresql+psycopg2", username=conn.login, password=conn.password,
+                              host=conn.host, port=conn.port, database=conn.schema or "sales_channel")
+        raise ValueError(f"connection {self.channel_db_conn_id!r}: type {conn.conn_type!r} is not supported "
+                         "(use sqlite or postgres)")
+
+    def get_conn(self) -> ChannelStore:
+        """The channel store, migrated to the schema this code expects (cheap when it already is)."""
+        if self._store is None:
+            self._store = ChannelStore.open(self.get_url())
+        return self._store
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            store = self.get_conn()
+            with store.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            return True, f"Connected to the channel database ({store.engine.dialect.name}), schema up to date"
+        except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
+            return False, f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,463 @@
+"""Import: Amazon orders become Commerce orders, exactly once, one store at a time.
+
+The flow of one run (see ../shared/DESIGN.md, "The flows"):
+
+1. Read the window ``lastUpdatedAfter`` = watermark − overlap … ``lastUpdatedBefore`` = two minutes
+   back, planned once per run and reused by its retries (``plan_window``).
+2. Page through searchOrders (items inline: no per-order Amazon call). For each page: keep a snapshot
+   without buyer PII, decide per order by the creation matrix, check the catalog and stock, map.
+3. For the orders to create: one batch lookup of links, then the *create claim* — an outbox item per
+   Amazon order, unique on (kind, order) and claimed under a lease — so that of two overlapping runs or
+   workers exactly one creates; then one batch lookup of Commerce orders by ``ext_order_id``, which
+   covers a crash between create and link and adopts orders made earlier by another connector.
+4. Create the rest concurrently, link, take stock (its own outbox item: once), complete Amazon-
+   fulfilled orders (invoice + shipment), record events.
+5. Advance the watermark to the ``lastUpdatedBefore`` Amazon returned, only when every order of the
+   window was imported, skipped by rule or quarantined.
+
+Quarantined orders are retried from their own table (re-read with getOrder: no PII is kept), and
+create claims left behind by a crashed worker are resumed once their lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from threading import Lock
+from typing import Any
+
+from sales_channel.amazon.client import SpApiClient
+from sales_channel.amazon.models import IncludedData
+from sales_channel.commerce.client import CommerceClient
+from sales_channel.commerce.errors import AmbiguousWriteError, CommerceError, ValidationError
+from sales_channel.commerce.models import Order as CommerceOrder
+from sales_channel.domain.amazon_order import AmazonOrder, parse_order
+from sales_channel.domain.errors import ImportBlocked, QuarantineReason
+from sales_channel.domain.mapping import (
+    CatalogProduct,
+    CommerceOrderDraft,
+    StoreCurrency,
+    commerce_sku_for,
+    map_order,
+)
+from sales_channel.domain.rules import decide
+from sales_channel.domain.settings import StockHandling, StoreSettings
+from sales_channel.pipeline.progress import ProgressLog
+from sales_channel.store.channel_store import ChannelStore
+from sales_channel.store.models import OutboxItem, QuarantinedOrder
+from sales_channel.store.snapshots import OrderSnapshot
+
+log = logging.getLogger(__name__)
+
+ORDER_DATASETS = (IncludedData.BUYER, IncludedData.RECIPIENT, IncludedData.PROCEEDS, IncludedData.PROMOTION,
+                  IncludedData.FULFILLMENT, IncludedData.PACKAGES, IncludedData.TAX, IncludedData.CANCELLATION)
+WATERMARK_STREAM = "import"
+# Re-read a little before the watermark: Amazon's lastUpdatedTime can land late in its index.
+OVERLAP = timedelta(minutes=10)
+# searchOrders refuses a lastUpdatedBefore less than two minutes before the request.
+SETTLE = timedelta(minutes=2, seconds=5)
+CREATE_KIND = "commerce_order_create"
+STOCK_KIND = "commerce_stock_take"
+COMMENT = "{how} by the Amazon Sales Channel pipelines: Amazon order {order_id} ({channel})."
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    ADOPTED = "adopted"  # a Commerce order with this ext_order_id existed: linked, not re-created
+    ALREADY_LINKED = "already_linked"
+    SKIPPED = "skipped"  # by rule (pending, cancelled, before connected, ...)
+    QUARANTINED = "quarantined"
+    ELSEWHERE = "in_progress_elsewhere"  # another worker holds the create claim
+    READ_ONLY = "read_only"  # would be created; the store is in read-only mode
+    FAILED = "failed"  # a transient error: retried by the task and by the next run
+
+
+DONE = {Outcome.CREATED, Outcome.ADOPTED, Outcome.ALREADY_LINKED, Outcome.SKIPPED, Outcome.QUARANTINED}
+
+
+class ImportIncomplete(RuntimeError):
+    """Some orders failed transiently; the rest were imported. The task fails so Airflow retries it."""
+
+
+@dataclass(frozen=True)
+class ImportWindow:
+    after: datetime
+    before: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"after": self.after.isoformat(), "before": self.before.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> ImportWindow:
+        return cls(datetime.fromisoformat(data["after"]), datetime.fromisoformat(data["before"]))
+
+
+@dataclass
+class ImportSummary:
+    store: str
+    pages: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    decisions: Counter[str] = field(default_factory=Counter)
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    resolved: int = 0
+    retried_from_quarantine: int = 0
+    resumed: int = 0
+    window_end: datetime | None = None
+    watermark: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not any(self.outcomes[o] for o in Outcome if o not in DONE)
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n} {o}" for o, n in sorted(self.outcomes.items()) if n) or "no orders"
+        reasons = f" (quarantine: {dict(self.quarantine_reasons)})" if self.quarantine_reasons else ""
+        end = f"; watermark → {self.watermark:%Y-%m-%dT%H:%M:%SZ}" if self.watermark else "; watermark unchanged"
+        return f"store {self.store}: {self.pages} pages, {counts}{reasons}; {self.resolved} resolved{end}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A small summary for XCom."""
+        return {"store": self.store, "pages": self.pages, "outcomes": dict(self.outcomes),
+                "quarantine_reasons": dict(self.quarantine_reasons), "resolved": self.resolved,
+                "watermark": self.watermark.isoformat() if self.watermark else None}
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class OrderImporter:
+    """Imports one store's Amazon orders into its Commerce store."""
+
+    def __init__(self, settings: StoreSettings, amazon: SpApiClient, commerce: CommerceClient,
+                 channel: ChannelStore, *, workers: int = 8, worker_id: str | None = None,
+                 lease: timedelta = timedelta(minutes=15), clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 logger: logging.Logger = log) -> None:
+        self.settings, self.amazon, self.commerce, self.channel = settings, amazon, commerce, channel
+        self.workers, self.lease, self._clock, self._log = max(1, workers), lease, clock, logger
+        self.worker_id = worker_id or default_worker_id()
+        self.account = settings.amazon_conn_id
+        self._salable: dict[str, Decimal] = {}  # Commerce SKU → salable quantity, minus what this run took
+        self._lock = Lock()  # guards _salable and the summary's counters across creating threads
+        self._currency: StoreCurrency | None = None
+
+    # -- the window ----------------------------------------------------------------------------------
+
+    def plan_window(self, now: datetime | None = None) -> ImportWindow:
+        """The window of this run: from the watermark (minus an overlap) to two minutes ago."""
+        now = now or self._clock()
+        mark = self.channel.watermarks.get(self.settings.key, WATERMARK_STREAM)
+        after = mark - OVERLAP if mark else self.settings.connected_since
+        before = now - SETTLE
+        return ImportWindow(after=min(after, before), before=before)
+
+    # -- a run ---------------------------------------------------------------------------------------
+
+    def run(self, window: ImportWindow) -> ImportSummary:
+        """Import the window, retry due quarantined orders and resume abandoned creates."""
+        summary = ImportSummary(store=self.settings.key)
+        progress = ProgressLog(self._log)
+        search = self.amazon.search_orders(
+            last_updated_after=window.after, last_updated_before=window.before,
+            marketplace_ids=self.settings.marketplace_ids, included_data=ORDER_DATASETS)
+        for page in search.pages():
+            summary.pages += 1
+            self.import_orders([order.raw for order in page.orders], summary)
+            progress.maybe(lambda: f"store {self.settings.key}: {summary.pages} pages read, "
+                                   f"{dict(summary.outcomes)}, waited {self.amazon.stats.total('waited_s'):.1f}s "
+                                   "for Amazon's rate limits")
+        summary.window_end = search.window_end
+        window_complete = summary.complete
+        self.retry_quarantined(summary)
+        self.resume_abandoned(summary)
+        if window_complete and not self.settings.read_only and summary.window_end:
+            summary.watermark = self.channel.watermarks.advance(self.settings.key, WATERMARK_STREAM,
+                                                                summary.window_end)
+        self._log.info("summary: %s", summary.line())
+        if summary.outcomes[Outcome.FAILED]:
+            raise ImportIncomplete(f"store {self.settings.key}: {summary.outcomes[Outcome.FAILED]} orders failed "
+                                   f"and will be retried; first errors: {'; '.join(summary.errors[:3])}")
+        return summary
+
+    def retry_quarantined(self, summary: ImportSummary, limit: int = 100) -> None:
+        """Re-read quarantined orders whose backoff has passed and import them again."""
+        due = self.channel.quarantine.due(self.account, limit=limit)
+        if due:
+            summary.retried_from_quarantine += len(due)
+            self.import_orders(self._reread(e.amazon_order_id for e in due), summary)
+
+    def resume_abandoned(self, summary: ImportSummary, limit: int = 100) -> None:
+        """Creates claimed by a worker that died (lease expired) or that failed transiently."""
+        ids = self.channel.outbox.due_sources(CREATE_KIND, target=self.settings.key, limit=limit)
+        if ids:
+            summary.resumed += len(ids)
+            self.import_orders(self._reread(source.split("/", 1)[1] for source in ids), summary)
+
+    def reimport(self, order_ids: Sequence[str]) -> ImportSummary:
+        """Import these orders now (a person's re-import): re-read from Amazon, same rules."""
+        summary = ImportSummary(store=self.settings.key)
+        self.import_orders(self._reread(order_ids), summary)
+        return summary
+
+    def _reread(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return [self.amazon.get_order(order_id, ORDER_DATASETS).raw for order_id in dict.fromkeys(order_ids)]
+
+    # -- one batch -----------------------------------------------------------------------------------
+
+    def import_orders(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary) -> None:
+        """Import a batch of raw Amazon orders (one searchOrders page, or orders re-read one by one)."""
+        if not raw_orders:
+            return
+        changed = self._snapshot(raw_orders)
+        open_quarantine = {e.amazon_order_id for e in self.channel.quarantine.open(self.account)}
+        to_create: list[AmazonOrder] = []
+        for raw in raw_orders:
+            try:
+                order = parse_order(raw)
+            except ImportBlocked as blocked:
+                self._quarantine(blocked, summary)
+                continue
+            decision = decide(order, self.settings)
+            summary.decisions[decision] += 1
+            if decision.creates and self.settings.import_enabled:
+                to_create.append(order)
+                continue
+            summary.outcomes[Outcome.SKIPPED] += 1
+            if changed.get(order.order_id):
+                self._event(order.order_id, "skipped", f"not imported: {decision.value.replace('_', ' ')}",
+                            {"status": order.status.value, "fulfilled_by": order.fulfilled_by.value})
+            if order.order_id in open_quarantine:
+                self._resolve(order.order_id, f"skipped by rule: {decision.value}", summary)
+        if to_create:
+            self._create_all(to_create, open_quarantine, summary)
+
+    def _create_all(self, orders: list[AmazonOrder], open_quarantine: set[str], summary: ImportSummary) -> None:
+        links = self.channel.links.get_many(self.account, [o.order_id for o in orders])
+        for order in orders:
+            if order.order_id in links:
+                summary.outcomes[Outcome.ALREADY_LINKED] += 1
+                if order.order_id in open_quarantine:
+                    self._resolve(order.order_id, "already imported", summary)
+        pending = [o for o in orders if o.order_id not in links]
+        if not pending:
+            return
+        drafts = self._map_all(pending, summary)
+        if not drafts:
+            return
+        if self.settings.read_only:
+            summary.outcomes[Outcome.READ_ONLY] += len(drafts)
+            self._log.info("read-only store %s: %d orders would be created", self.settings.key, len(drafts))
+            return
+        mine = self._claim(drafts, summary)
+        if not mine:
+            return
+        existing = self.commerce.find_orders_by_ext_order_ids([order.order_id for order, _, _ in mine])
+        to_create = []
+        for order, draft, claim in mine:
+            found = existing.get(order.order_id) or []
+            if found:
+                self._adopt(order, claim, found, summary, open_quarantine)
+            else:
+                to_create.append((order, draft, claim))
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(to_create) or 1),
+                                thread_name_prefix="import") as pool:
+            for order, draft, claim in to_create:
+                pool.submit(self._create_one, order, draft, claim, summary, open_quarantine)
+
+    def _map_all(self, orders: list[AmazonOrder], summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft]]:
+        """Map each order, quarantining the blocked ones; stock is counted down in Amazon's order."""
+        sku_map = self.channel.skus.get_many(self.account, {i.seller_sku for o in orders for i in o.items})
+        products = self._catalog({commerce_sku_for(i, sku_map) for o in orders for i in o.items})
+        currency = self._store_currency()
+        drafts = []
+        for order in orders:
+            decision = decide(order, self.settings)
+            try:
+                with self._lock:
+                    draft = map_order(order, decision, self.settings, currency, self._with_salable(products), sku_map)
+                    for sku, qty in draft.stock_moves:
+                        self._salable[sku] -= qty
+            except ImportBlocked as blocked:
+                self._quarantine(blocked, summary)
+                continue
+            drafts.append((order, draft))
+        return drafts
+
+    def _claim(self, drafts: list[tuple[AmazonOrder, CommerceOrderDraft]],
+               summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft, OutboxItem]]:
+        """Take the create claim of each order; those another worker holds are left to it."""
+        sources = {self._source(order.order_id): (order, draft) for order, draft in drafts}
+        for source, (order, _) in sources.items():
+            self.channel.outbox.enqueue(CREATE_KIND, source, self.settings.key,
+                                        {"store": self.settings.key, "amazon_order_id": order.order_id})
+        claimed = self.channel.outbox.claim_sources(CREATE_KIND, list(sources), self.worker_id, self.lease)
+        mine = []
+        for source, (order, draft) in sources.items():
+            if source in claimed:
+                mine.append((order, draft, claimed[source]))
+            else:
+                summary.outcomes[Outcome.ELSEWHERE] += 1
+                with self._lock:  # not ours to take
+                    for sku, qty in draft.stock_moves:
+                        self._salable[sku] += qty
+        return mine
+
+    def _create_one(self, order: AmazonOrder, draft: CommerceOrderDraft, claim: OutboxItem,
+                    summary: ImportSummary, open_quarantine: set[str]) -> None:
+        try:
+            try:
+                created = self.commerce.create_order(draft.entity)
+            except AmbiguousWriteError:
+                # The create may have happened: look before writing again.
+                found = self.commerce.find_orders_by_ext_order_ids([order.order_id]).get(order.order_id) or []
+                if not found:
+                    raise
+                self._adopt(order, claim, found, summary, open_quarantine)
+                return
+            except ValidationError as rejected:
+                entry = self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "order",
+                                                       f"Commerce refused it: {rejected}"), summary)
+                # The claim comes due again with the quarantine's next attempt, not before.
+                self.channel.outbox.mark_failed(claim.id, f"Commerce refused the order: {rejected}", self.worker_id,
+                                                retry_at=entry.next_attempt_at)
+                return
+            self._finish(order, claim, created, draft.stock_moves, Outcome.CREATED, summary, open_quarantine)
+        except Exception as exc:  # noqa: BLE001 - one order's failure must not stop the others
+            self._fail(order.order_id, claim.id, exc, summary)
+
+    def _adopt(self, order: AmazonOrder, claim: OutboxItem, found: list[CommerceOrder], summary: ImportSummary,
+               open_quarantine: set[str]) -> None:
+        first = min(found, key=lambda o: o.entity_id)
+        if len(found) > 1:
+            self._log.warning("order %s has %d Commerce orders already (entity ids %s): linking the first",
+                              order.order_id, len(found), sorted(o.entity_id for o in found))
+        # Stock is not taken for an adopted order: whoever created it was in charge of that.
+        self._finish(order, claim, first, (), Outcome.ADOPTED, summary, open_quarantine)
+
+    def _finish(self, order: AmazonOrder, claim: OutboxItem, commerce_order: CommerceOrder,
+                stock_moves: tuple[tuple[str, int], ...], outcome: Outcome, summary: ImportSummary,
+                open_quarantine: set[str]) -> None:
+        """Link, take stock, complete an Amazon-fulfilled order, comment, release the claim, record events."""
+        entity_id, increment_id = commerce_order.entity_id, commerce_order.increment_id
+        result = self.channel.links.create(self.account, order.order_id, commerce_entity_id=entity_id,
+                                           commerce_increment_id=increment_id, store_code=self.settings.store_code)
+        if not result.created and result.link.commerce_entity_id != entity_id:
+            self._log.warning("order %s was linked meanwhile to Commerce order %s; %s left unlinked",
+                              order.order_id, result.link.commerce_entity_id, entity_id)
+        if stock_moves and self.settings.stock_handling is not StockHandling.LEAVE:
+            self._take_stock(order.order_id, stock_moves)
+        status = commerce_order.status
+        if order.is_afn and commerce_order.state != "complete":
+            status = self._complete_afn(entity_id)
+        self._comment(order, entity_id, outcome, status)
+        self.channel.outbox.mark_confirmed(claim.id, self.worker_id)
+        verb = "created" if outcome is Outcome.CREATED else "adopted existing"
+        self._event(order.order_id, outcome.value, f"{verb} Commerce order {increment_id}",
+                    {"commerce_entity_id": entity_id, "commerce_increment_id": increment_id,
+                     "store_code": self.settings.store_code})
+        with self._lock:
+            summary.outcomes[outcome] += 1
+        if order.order_id in open_quarantine:
+            self._resolve(order.order_id, f"{outcome.value} as Commerce order {increment_id}", summary)
+
+    def _complete_afn(self, entity_id: int) -> str:
+        """An order Amazon shipped: invoice and ship it in Commerce, so it is complete there too.
+        Returns the order's status afterwards."""
+        if not self.commerce.list_invoices([entity_id]):
+            self.commerce.invoice_order(entity_id, capture=True)
+        if not self.commerce.list_shipments([entity_id]):
+            self.commerce.ship_order(entity_id, comment="Shipped by Amazon (Fulfilled by Amazon)")
+        return self.commerce.get_order(entity_id).status
+
+    def _comment(self, order: AmazonOrder, entity_id: int, outcome: Outcome, status: str) -> None:
+        """Record the import on the Commerce order, keeping its status (an empty one would blank it)."""
+        how = "Imported" if outcome is Outcome.CREATED else "Linked"
+        channel = "Fulfilled by Amazon" if order.is_afn else "merchant fulfilled"
+        self.commerce.add_order_comment(entity_id, COMMENT.format(how=how, order_id=order.order_id, channel=channel),
+                                        status=status)
+
+    def _take_stock(self, order_id: str, moves: tuple[tuple[str, int], ...]) -> None:
+        """Lower the salable quantity of a merchant-fulfilled order's items, once per order."""
+        source = self._source(order_id)
+        item, _ = self.channel.outbox.enqueue(STOCK_KIND, source, self.settings.key,
+                                              {"moves": [[sku, qty] for sku, qty in moves]})
+        if source not in self.channel.outbox.claim_sources(STOCK_KIND, [source], self.worker_id, self.lease):
+            return  # taken already (or being taken by another worker)
+        for sku, qty in moves:
+            current = self.commerce.get_stock_item(sku).qty
+            self.commerce.update_stock_qty(sku, max(Decimal(0), current - qty))
+        self.channel.outbox.mark_confirmed(item.id, self.worker_id)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _source(self, order_id: str) -> str:
+        return f"{self.account}/{order_id}"
+
+    def _snapshot(self, raw_orders: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
+        """Keep the latest PII-free snapshot of each order; returns which ones changed."""
+        snapshots = []
+        for raw in raw_orders:
+            try:
+                snapshots.append(OrderSnapshot.from_amazon(self.account, dict(raw)))
+            except ValueError:
+                continue  # malformed beyond a snapshot: parse_order quarantines it with the field
+        changed = self.channel.snapshots.upsert_many(snapshots)
+        return {s.amazon_order_id: c for s, c in zip(snapshots, changed, strict=True)}
+
+    def _catalog(self, skus: set[str]) -> dict[str, CatalogProduct]:
+        products = self.commerce.get_products(skus)
+        with self._lock:
+            unknown = [sku for sku in products if sku not in self._salable]
+        salable = {sku: self.commerce.get_salable_quantity(sku) for sku in unknown}
+        with self._lock:
+            for sku, qty in salable.items():
+                self._salable.setdefault(sku, qty)
+        return {sku: CatalogProduct(sku=sku, name=p.name, product_id=p.id or 0, enabled=p.enabled,
+                                    salable_qty=Decimal(0)) for sku, p in products.items()}
+
+    def _with_salable(self, products: dict[str, CatalogProduct]) -> dict[str, CatalogProduct]:
+        return {sku: CatalogProduct(p.sku, p.name, p.product_id, p.enabled, self._salable.get(sku, Decimal(0)))
+                for sku, p in products.items()}
+
+    def _store_currency(self) -> StoreCurrency:
+        if self._currency is None:
+            info = self.commerce.get_currency_info()
+            self._currency = StoreCurrency(base=info.base_currency_code, rates=info.exchange_rates)
+        return self._currency
+
+    def _quarantine(self, blocked: ImportBlocked, summary: ImportSummary) -> QuarantinedOrder:
+        entry = self.channel.quarantine.record(self.account, blocked.order_id, blocked.reason.value, str(blocked))
+        self._event(blocked.order_id, "quarantined", str(blocked),
+                    {"reason": blocked.reason.value, "field": blocked.field, "attempts": entry.attempts})
+        with self._lock:
+            summary.outcomes[Outcome.QUARANTINED] += 1
+            summary.quarantine_reasons[blocked.reason.value] += 1
+        self._log.warning("quarantined: %s", blocked)
+        return entry
+
+    def _resolve(self, order_id: str, how: str, summary: ImportSummary) -> None:
+        if self.channel.quarantine.resolve(self.account, order_id, resolved_by="import", resolution=how):
+            self._event(order_id, "quarantine_resolved", how)
+            with self._lock:
+                summary.resolved += 1
+
+    def _fail(self, order_id: str, claim_id: int, exc: Exception, summary: ImportSummary) -> None:
+        message = f"{type(exc).__name__}: {exc}" if isinstance(exc, CommerceError | ValueError) else type(exc).__name__
+        self.channel.outbox.mark_failed(claim_id, message, self.worker_id, retry_at=self._clock())
+        self._event(order_id, "import_failed", f"will retry: {message}")
+        with self._lock:
+            summary.outcomes[Outcome.FAILED] += 1
+            summary.errors.append(f"order {order_id}: {message}")
+        self._log.error("order %s failed (will retry): %s", order_id, message)
+
+    def _event(self, order_id: str, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
+        self.channel.events.append(self.account, order_id, kind, message, details)
