@@ -87,7 +87,7 @@ def test_a_dropped_confirmation_happened_once_and_can_be_resent(amazon):
     assert len(after_drop["packages"]) == 1 and after_drop["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
     assert amazon.post(path, json=body).status_code == 204  # the client's re-send is harmless
     assert len(amazon.full_order(order["orderId"])["packages"]) == 1
-    assert len(amazon.control("GET", "/ledger", params={"kind": "shipment"})["entries"]) == 1
+    assert len(amazon.control("GET", "/ledger", params={"orderId": order["orderId"]})["entries"]) == 1
     assert amazon.control("GET", "/calls")["calls"]["confirmShipment"] == 2
 
 

@@ -38,7 +38,7 @@ def _everything(amazon):
 
 def test_a_fresh_seed_holds_the_documented_mix(amazon_factory):
     n = 200
-    amazon = amazon_factory(orders=n)
+    amazon = amazon_factory(orders=n, time_scale=1.0, settle=False)
     orders = _everything(amazon)
     assert len(orders) == n
 
@@ -146,7 +146,7 @@ def test_state_survives_a_restart_and_fresh_discards_it(tmp_path):
 
 
 def test_advancing_the_lifecycle_moves_orders_on(amazon_factory):
-    amazon = amazon_factory(orders=100, time_scale=1.0)
+    amazon = amazon_factory(orders=100, time_scale=1.0, settle=False)
     before = {o["orderId"]: o for o in _everything(amazon)}
     pending = [i for i, o in before.items() if o["fulfillment"]["fulfillmentStatus"] == "PENDING"]
     afn_waiting = [i for i, o in before.items() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"
@@ -181,7 +181,7 @@ def test_advancing_the_lifecycle_moves_orders_on(amazon_factory):
 
 
 def test_the_lifecycle_runs_on_its_own_in_scaled_time(amazon_factory):
-    amazon = amazon_factory(orders=60, time_scale=7200.0)  # four lifecycle hours in two seconds
+    amazon = amazon_factory(orders=60, time_scale=7200.0, settle=False)  # four lifecycle hours in two seconds
     deadline = time.monotonic() + 10
     while amazon.control("GET", "/lifecycle")["pending"] and time.monotonic() < deadline:
         time.sleep(0.1)
