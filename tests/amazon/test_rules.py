@@ -35,7 +35,6 @@ from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 
 SANDBOX_CREDENTIALS = LwaCredentials(DEFAULT_CREDENTIALS["lwa_client_id"], DEFAULT_CREDENTIALS["lwa_client_secret"],
                                      DEFAULT_CREDENTIALS["refresh_token"])
-NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -46,30 +45,32 @@ def client() -> SpApiClient:
 
 @pytest.mark.parametrize(("kwargs", "parameter"), [
     ({}, "createdAfter/lastUpdatedAfter"),
-    ({"created_after": NOW - timedelta(days=1), "last_updated_after": NOW - timedelta(days=1)},
+    ({"created_after": -timedelta(days=1), "last_updated_after": -timedelta(days=1)},
      "createdAfter/lastUpdatedAfter"),
-    ({"last_updated_after": NOW - timedelta(days=1), "created_before": NOW - timedelta(hours=1)}, "createdBefore"),
-    ({"created_after": NOW - timedelta(days=1), "last_updated_before": NOW - timedelta(hours=1)},
+    ({"last_updated_after": -timedelta(days=1), "created_before": -timedelta(hours=1)}, "createdBefore"),
+    ({"created_after": -timedelta(days=1), "last_updated_before": -timedelta(hours=1)},
      "lastUpdatedBefore"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": NOW - timedelta(hours=2)},
+    ({"last_updated_after": -timedelta(hours=1), "last_updated_before": -timedelta(hours=2)},
      "lastUpdatedBefore"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": NOW - timedelta(seconds=90)},
+    ({"last_updated_after": -timedelta(hours=1), "last_updated_before": -timedelta(seconds=90)},
      "lastUpdatedBefore"),
-    ({"created_after": NOW - timedelta(hours=1), "created_before": NOW - timedelta(minutes=1)}, "createdBefore"),
+    ({"created_after": -timedelta(hours=1), "created_before": -timedelta(minutes=1)}, "createdBefore"),
     ({"last_updated_after": datetime(2026, 11, 1, 12, 0)}, "lastUpdatedAfter"),
-    ({"last_updated_after": NOW - timedelta(seconds=60)}, "lastUpdatedAfter"),
-    ({"created_after": NOW + timedelta(days=1)}, "createdAfter"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "last_updated_before": datetime(2026, 11, 1)},
+    ({"last_updated_after": -timedelta(seconds=60)}, "lastUpdatedAfter"),
+    ({"created_after": timedelta(days=1)}, "createdAfter"),
+    ({"last_updated_after": -timedelta(hours=1), "last_updated_before": datetime(2026, 11, 1)},
      "lastUpdatedBefore"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "marketplace_ids": ["ATVPDKIKX0DER", ""]}, "marketplaceIds"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "marketplace_ids": "ATVPDKIKX0DER"}, "marketplaceIds"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 0}, "maxResultsPerPage"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "max_results_per_page": 101}, "maxResultsPerPage"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "included_data": ["BUYER", "ADDRESS"]}, "includedData"),
-    ({"last_updated_after": NOW - timedelta(hours=1), "fulfillment_statuses": ["Unshipped"]},
+    ({"last_updated_after": -timedelta(hours=1), "marketplace_ids": ["ATVPDKIKX0DER", ""]}, "marketplaceIds"),
+    ({"last_updated_after": -timedelta(hours=1), "marketplace_ids": "ATVPDKIKX0DER"}, "marketplaceIds"),
+    ({"last_updated_after": -timedelta(hours=1), "max_results_per_page": 0}, "maxResultsPerPage"),
+    ({"last_updated_after": -timedelta(hours=1), "max_results_per_page": 101}, "maxResultsPerPage"),
+    ({"last_updated_after": -timedelta(hours=1), "included_data": ["BUYER", "ADDRESS"]}, "includedData"),
+    ({"last_updated_after": -timedelta(hours=1), "fulfillment_statuses": ["Unshipped"]},
      "fulfillmentStatuses"),
 ])
 def test_search_window_rules_are_enforced_before_the_call(client, kwargs, parameter):
+    now = datetime.now(UTC)  # offsets are taken from the moment of the call, not of collection
+    kwargs = {name: now + value if isinstance(value, timedelta) else value for name, value in kwargs.items()}
     with pytest.raises(InvalidParameterError) as raised:
         client.search_orders(**kwargs)
     assert raised.value.parameter == parameter
@@ -79,14 +80,16 @@ def test_search_window_rules_are_enforced_before_the_call(client, kwargs, parame
 
 
 def test_window_rules_raise_the_search_window_error(client):
+    now = datetime.now(UTC)
     with pytest.raises(SearchWindowError, match="createdBefore: not allowed together with lastUpdatedAfter"):
-        client.search_orders(last_updated_after=NOW - timedelta(hours=2), created_before=NOW - timedelta(hours=1))
+        client.search_orders(last_updated_after=now - timedelta(hours=2), created_before=now - timedelta(hours=1))
 
 
 def test_valid_windows_are_accepted_without_io(client):
-    client.search_orders(last_updated_after=NOW - timedelta(hours=1), last_updated_before=NOW - timedelta(minutes=2),
+    now = datetime.now(UTC)
+    client.search_orders(last_updated_after=now - timedelta(hours=1), last_updated_before=now - timedelta(minutes=2),
                          included_data=["BUYER", "PACKAGES"], max_results_per_page=1)
-    client.search_orders(created_after=NOW - timedelta(days=3), created_before=NOW - timedelta(minutes=5),
+    client.search_orders(created_after=now - timedelta(days=3), created_before=now - timedelta(minutes=5),
                          max_results_per_page=100)
     assert client.stats.total("calls") == 0  # the search is lazy: nothing sent until iterated
 
@@ -287,8 +290,9 @@ def test_order_search_yields_an_order_seen_on_two_pages_once_in_its_latest_versi
     # Amazon's paging quirk: an order updated while a window is paged can come back on a later page.
     # (The sandbox pages in a stable order and never repeats an order within a window, so the pages
     # are given here.)
-    window = SearchWindow(last_updated_after=NOW - timedelta(hours=1), last_updated_before=NOW - timedelta(minutes=5))
-    end = NOW - timedelta(minutes=5)
+    now = datetime.now(UTC)
+    window = SearchWindow(last_updated_after=now - timedelta(hours=1), last_updated_before=now - timedelta(minutes=5))
+    end = now - timedelta(minutes=5)
     pages = {
         None: OrderPage([_order("113-0000001-0000001", "2026-11-28T11:00:00Z"),
                          _order("113-0000002-0000002", "2026-11-28T11:00:00Z")], "p2", end, None),
