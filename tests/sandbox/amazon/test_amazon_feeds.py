@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 import time
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import requests
+from sales_channel.sandbox.common.clock import to_iso
 
 SEARCH = "/orders/2026-01-01/orders"
 XML_TYPE = "text/xml; charset=UTF-8"
@@ -83,6 +85,8 @@ def _results(report: ET.Element) -> dict[str, tuple[str, str, str]]:
 
 def _order(amazon, **order):
     order.setdefault("items", [{"sellerSku": "KETTLE-GOOSE-1L", "quantity": 2}, {"sellerSku": "TEA-MATCHA-50G"}])
+    an_hour_ago = to_iso(datetime.now(UTC) - timedelta(hours=1))
+    order.update(createdTime=an_hour_ago, lastUpdatedTime=an_hour_ago)
     return amazon.control("POST", "/orders", json=order)["order"]
 
 
@@ -150,7 +154,7 @@ def test_cancellation_feed(amazon, contract):
         assert item["cancellation"]["cancellationExecution"] == {"cancelledBy": "MERCHANT", "cancelReason": "NoInventory"}
         assert item["fulfillment"]["quantityUnfulfilled"] == 0
     assert Decimal(cancelled["proceeds"]["grandTotal"]["amount"]) == 0
-    assert cancelled["lastUpdatedTime"] >= unshipped["lastUpdatedTime"]
+    assert cancelled["lastUpdatedTime"] > unshipped["lastUpdatedTime"]
     assert amazon.full_order(shipped["orderId"])["fulfillment"]["fulfillmentStatus"] == "PARTIALLY_SHIPPED"
     ledger = amazon.control("GET", "/ledger", params={"kind": "cancellation"})["entries"]
     assert [(e["orderId"], e["cancelledBy"], e["feedId"]) for e in ledger if e["source"] == "feed"] == [

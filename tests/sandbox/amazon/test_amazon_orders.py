@@ -242,3 +242,11 @@ def test_a_page_request_may_not_change_the_filters(amazon, contract):
     changed = amazon.get(SEARCH, params={"createdAfter": "2021-01-01T00:00:00Z", "paginationToken": token})
     assert changed.status_code == 400
     assert "createdAfter" in contract.check("orders", "searchOrders", changed)["errors"][0]["message"]
+
+
+def test_orders_older_than_two_years_are_not_returned(amazon, contract):
+    old = amazon.control("POST", "/orders", json={
+        "items": [{"sellerSku": "COASTER-CORK-6"}], "createdTime": _ago(days=800),
+        "lastUpdatedTime": _ago(days=800)})["order"]["orderId"]
+    found, _ = _all_pages(amazon, contract, {"createdAfter": EPOCH})
+    assert old not in {o["orderId"] for o in found} and len(found) == 60

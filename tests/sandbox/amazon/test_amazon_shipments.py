@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from sales_channel.sandbox.common.clock import to_iso
 
 from tests.sandbox.amazon.support import ALL_DATA
 
@@ -19,6 +22,8 @@ def _confirm(amazon, order_id, items, reference="1", **detail):
 
 def _new_order(amazon, **order):
     order.setdefault("items", [{"sellerSku": "MUG-CERAMIC-WHT", "quantity": 2}, {"sellerSku": "TEA-GREEN-100"}])
+    an_hour_ago = to_iso(datetime.now(UTC) - timedelta(hours=1))
+    order.update(createdTime=an_hour_ago, lastUpdatedTime=an_hour_ago)
     return amazon.control("POST", "/orders", json=order)["order"]
 
 
@@ -32,7 +37,7 @@ def test_partial_then_full_shipment(amazon, contract):
     after_first = contract.check("orders", "getOrder", amazon.get(
         f"{SEARCH}/{order['orderId']}", params={"includedData": ALL_DATA}))["order"]
     assert after_first["fulfillment"]["fulfillmentStatus"] == "PARTIALLY_SHIPPED"
-    assert after_first["lastUpdatedTime"] >= order["lastUpdatedTime"]
+    assert after_first["lastUpdatedTime"] > order["lastUpdatedTime"]
     (package,) = after_first["packages"]
     assert package["packageReferenceId"] == "1" and package["carrier"] == "UPS"
     assert package["trackingNumber"] == "1Z999AA10000000001"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 TWO_MINUTES = timedelta(minutes=2)
+MAX_ORDER_AGE = timedelta(days=730)
 TOKEN_LIFETIME_SECONDS = 24 * 3600
 MAX_MARKETPLACES = 50
 # Filters a pagination token pins (all but maxResultsPerPage and includedData, which may change per page).
@@ -205,6 +206,8 @@ def orders_router(sandbox: AmazonSandbox, guard: Callable[..., str]) -> APIRoute
         else:
             filters, after = search_filters(request, sandbox.now()), None
         where, params = query(filters, after)
+        where.append("created_time >= ?")  # Amazon returns no order older than two years
+        params.append(to_iso(sandbox.now() - MAX_ORDER_AGE))
         found = sandbox.store.search_orders(where, params, size + 1)
         page = found[:size]
         body: dict[str, Any] = {"orders": [orders.render_order(doc, datasets) for doc in page]}

@@ -3,8 +3,9 @@ statuses); only the absolute timestamps follow the moment of seeding (``anchor``
 
 The mix of a fresh seed of N orders is exact, not sampled (docs/amazon-sandbox.md, "Seed mix"):
 each share below is ``floor(N * share)`` orders, and every remaining order is UNSHIPPED and
-merchant-fulfilled. Among those, ``CANCEL_REQUEST_SHARE`` carry a buyer cancellation request and
-``BROKEN_PRODUCT_SHARE`` sell one of the catalog's deliberately broken products.
+merchant-fulfilled. Among those, ``CANCEL_REQUEST_SHARE`` carry a buyer cancellation request,
+``BROKEN_PRODUCT_SHARE`` sell one of the catalog's deliberately broken products, and
+``LATER_CANCEL_REQUEST_SHARE`` receive a buyer cancellation request later, on the lifecycle clock.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ MIX_SHARES: dict[str, Decimal] = {
 }
 CANCEL_REQUEST_SHARE = Decimal("0.04")  # of N, taken from the UNSHIPPED_MFN orders
 BROKEN_PRODUCT_SHARE = Decimal("0.04")  # of N, taken from the other UNSHIPPED_MFN orders
+LATER_CANCEL_REQUEST_SHARE = Decimal("0.02")  # of N, other UNSHIPPED_MFN orders: a request arrives later
 
 # Lifecycle delays (lifecycle time; real time is these divided by the time scale F).
 PENDING_RELEASE_AFTER = (timedelta(minutes=10), timedelta(minutes=60))
 AFN_SHIP_AFTER = (timedelta(hours=1), timedelta(hours=4))
+LATER_CANCEL_REQUEST_AFTER = (timedelta(minutes=30), timedelta(hours=2))
 BUYER_CANCEL_SHARE_OF_PENDING = 5  # one PENDING order in 5 is cancelled by its buyer instead of released
 
 
@@ -275,13 +278,19 @@ def seed_orders(n: int, seed: int, anchor: datetime) -> list[SeededOrder]:
     rng.shuffle(categories)
     mfn_unshipped = [i for i, category in enumerate(categories) if category == "UNSHIPPED_MFN"]
     rng.shuffle(mfn_unshipped)
-    cancel_requests = set(mfn_unshipped[:int(n * CANCEL_REQUEST_SHARE)])
-    broken = mfn_unshipped[int(n * CANCEL_REQUEST_SHARE):][:int(n * BROKEN_PRODUCT_SHARE)]
+    shares = [int(n * share) for share in (CANCEL_REQUEST_SHARE, BROKEN_PRODUCT_SHARE, LATER_CANCEL_REQUEST_SHARE)]
+    cancel_requests = set(mfn_unshipped[:shares[0]])
+    broken = mfn_unshipped[shares[0]:shares[0] + shares[1]]
+    later_requests = set(mfn_unshipped[shares[0] + shares[1]:sum(shares)])
     broken_product = {index: BROKEN[position % len(BROKEN)] for position, index in enumerate(broken)}
     orders = []
     for index, category in enumerate(categories):
-        orders.append(_seed_one(factory, category, anchor, cancel_request=index in cancel_requests,
-                                broken=broken_product.get(index)))
+        order = _seed_one(factory, category, anchor, cancel_request=index in cancel_requests,
+                          broken=broken_product.get(index))
+        if index in later_requests:
+            order.events.append((_between(rng, *LATER_CANCEL_REQUEST_AFTER), "cancel_request",
+                                 {"reason": CANCEL_REASONS[rng.randrange(len(CANCEL_REASONS))]}))
+        orders.append(order)
     return orders
 
 
