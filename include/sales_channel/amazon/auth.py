@@ -52,7 +52,8 @@ class LwaTokenProvider:
 
     def __init__(self, credentials: LwaCredentials, token_url: str, session: requests.Session,
                  timeout: tuple[float, float], refresh_margin_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, on_refresh: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_refresh: Callable[[], None] | None = None,
+                 on_token: Callable[[str], None] | None = None) -> None:
         self._credentials = credentials
         self.token_url = token_url
         self._session = session
@@ -63,6 +64,7 @@ class LwaTokenProvider:
         self._token: str | None = None
         self._expires_at = 0.0
         self._on_refresh = on_refresh
+        self._on_token = on_token  # e.g. a log masker: the access token is a secret too
 
     def __repr__(self) -> str:
         return f"LwaTokenProvider(token_url={self.token_url!r}, client_id={self._credentials.client_id!r})"
@@ -97,6 +99,8 @@ class LwaTokenProvider:
             raise LwaError(response.status_code, str(error), description)
         expires_in = float(body.get("expires_in", 3600))
         self._token = body["access_token"]
+        if self._on_token:
+            self._on_token(self._token)
         self._expires_at = self._clock() + max(0.0, expires_in - min(self._margin, expires_in / 2))
         if self._on_refresh:
             self._on_refresh()

@@ -205,7 +205,8 @@ class SpApiClient:
     MerchantIdentifier of feeds. The endpoint is the region of ``marketplace_id`` unless ``base_url``
     says otherwise (the sandbox); Login with Amazon is api.amazon.com, or ``<base_url>/auth/o2/token``
     when a base URL is given, unless ``lwa_url`` says otherwise. ``rate_scale`` multiplies every usage
-    plan (the sandbox's time scale F). ``bucket_store`` shares buckets between processes (SQL, Redis);
+    plan (the sandbox's time scale F). ``on_token`` sees every new access token (to mask it in logs).
+    ``bucket_store`` shares buckets between processes (SQL, Redis);
     the default is per process.
     """
 
@@ -214,7 +215,7 @@ class SpApiClient:
                  bucket_store: BucketStore | None = None, rate_scale: float = 1.0,
                  timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 6, max_retry_s: float = 600.0,
                  backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, on_token: Callable[[str], None] | None = None) -> None:
         if not seller_id or not seller_id.strip():
             raise ValueError("seller_id: the seller account id is required (it keys the usage-plan buckets)")
         if base_url is not None:  # a stand-in (the sandbox) serves Login with Amazon as well
@@ -241,7 +242,7 @@ class SpApiClient:
         self.limiter = RateLimiter(bucket_store or InMemoryBucketStore(), account=seller_id, scale=rate_scale)
         self.stats = ClientStats()
         self._tokens = LwaTokenProvider(credentials, lwa_url, self.session, timeout,
-                                        on_refresh=self.stats.count_token_refresh)
+                                        on_refresh=self.stats.count_token_refresh, on_token=on_token)
 
     def __repr__(self) -> str:
         return f"SpApiClient(seller_id={self.seller_id!r}, base_url={self.base_url!r})"

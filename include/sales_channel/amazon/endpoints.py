@@ -3,10 +3,10 @@ sandbox credential never leaves this machine."""
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from sales_channel.amazon.errors import SandboxCredentialError
+from sales_channel.net import SANDBOX_CREDENTIAL_PREFIX, is_loopback_host
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 LWA_TOKEN_PATH = "/auth/o2/token"
@@ -42,13 +42,7 @@ def endpoint_for_marketplace(marketplace_id: str) -> str:
 
 def is_loopback_url(url: str) -> bool:
     """True when ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def refuse_sandbox_credentials_off_machine(secrets: dict[str, str], urls: list[str]) -> None:
@@ -57,7 +51,7 @@ def refuse_sandbox_credentials_off_machine(secrets: dict[str, str], urls: list[s
     The sandboxes' credentials are public (they are in this repository): sending one to a real host
     means a configuration mix-up that would leak it and fail anyway, so it is stopped here.
     """
-    sandbox_fields = sorted(name for name, value in secrets.items() if value.startswith("sandbox-"))
+    sandbox_fields = sorted(name for name, value in secrets.items() if value.startswith(SANDBOX_CREDENTIAL_PREFIX))
     if not sandbox_fields:
         return
     for url in urls:

@@ -18,7 +18,6 @@ query values or bodies (they hold buyer PII).
 from __future__ import annotations
 
 import http.cookiejar
-import ipaddress
 import json
 import logging
 import threading
@@ -46,26 +45,10 @@ from sales_channel.commerce.errors import (
 )
 from sales_channel.commerce.search import format_value
 from sales_channel.domain.money import as_number
+from sales_channel.net import SANDBOX_CREDENTIAL_PREFIX, is_loopback_host
 
 logger = logging.getLogger("sales_channel.commerce")
 
-SANDBOX_CREDENTIAL_PREFIX = "sandbox-"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 (also IPv4-mapped) or the name ``localhost``; no DNS lookup."""
-    if not host:
-        return False
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 def refuse_sandbox_credentials_off_loopback(base_url: str, *credentials: str | None) -> None:
