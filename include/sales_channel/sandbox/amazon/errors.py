@@ -9,6 +9,7 @@ CODE_BY_STATUS = {
     400: "InvalidInput",
     403: "Unauthorized",
     404: "NotFound",
+    405: "MethodNotAllowed",
     413: "RequestEntityTooLarge",
     415: "UnsupportedMediaType",
     429: "QuotaExceeded",
@@ -19,6 +20,7 @@ CODE_BY_STATUS = {
 MESSAGE_BY_STATUS = {
     403: "Access to requested resource is denied.",
     404: "Resource not found.",
+    405: "The method is not allowed for the requested resource.",
     429: "You exceeded your quota for the requested resource.",
     500: "We encountered an internal error. Please try again.",
     503: "Service temporarily unavailable. Please try again.",
