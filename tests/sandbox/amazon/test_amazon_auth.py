@@ -62,12 +62,12 @@ def test_api_calls_without_a_valid_access_token_are_unauthorized(amazon, contrac
 
 
 def test_token_lifetime_is_controllable_and_expired_tokens_are_refused(amazon, contract):
-    amazon.control("PUT", "/settings", json={"token_ttl_seconds": 1})
+    amazon.control("PUT", "/settings", json={"token_ttl_seconds": 2})
     short = _token_request(amazon.url).json()
-    assert short["expires_in"] == 1
+    assert short["expires_in"] == 2
     headers = {"x-amz-access-token": short["access_token"]}
     assert requests.get(amazon.url + SEARCH, params=PARAMS, headers=headers, timeout=10).status_code == 200
-    time.sleep(1.2)
+    time.sleep(2.2)
     expired = requests.get(amazon.url + SEARCH, params=PARAMS, headers=headers, timeout=10)
     assert expired.status_code == 403
     assert "expired" in contract.check("orders", "searchOrders", expired)["errors"][0]["message"]

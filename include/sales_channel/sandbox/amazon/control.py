@@ -153,6 +153,8 @@ def control_router(sandbox: AmazonSandbox) -> APIRouter:
     @router.post("/seed", name="sandbox_seed")
     def seed(request: SeedRequest) -> dict[str, Any]:
         """Discard all state but tokens and settings; seed ``orders`` deterministic orders."""
+        if request.anchor is not None and request.anchor > sandbox.now():
+            raise _bad("anchor must not be in the future: seeded orders are all in the past")
         return sandbox.seed(request.orders, request.seed, request.anchor)
 
     @router.get("/summary", name="sandbox_summary")
