@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -129,3 +130,22 @@ def test_unknown_order_and_malformed_body(amazon, contract):
     no_detail = amazon.post("/orders/v0/orders/111-0000000-0000000/shipmentConfirmation",
                             json={"marketplaceId": "ATVPDKIKX0DER"})
     assert no_detail.status_code == 400 and "packageDetail" in no_detail.json()["errors"][0]["message"]
+
+
+def test_concurrent_confirmations_never_ship_more_than_was_ordered(amazon):
+    order = _new_order(amazon, items=[{"sellerSku": "CHOPSTICK-SET-5", "quantity": 4}])
+    item_id = order["orderItems"][0]["orderItemId"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda ref: _confirm(amazon, order["orderId"], [(item_id, 1)], reference=str(ref))
+                                 .status_code, range(1, 9)))
+        # The same package sent by several threads at once is one package.
+        resent = list(pool.map(lambda _: _confirm(amazon, order["orderId"], [(item_id, 1)], reference="1")
+                               .status_code, range(4)))
+    assert sorted(statuses) == [204] * 4 + [400] * 4
+    final = amazon.full_order(order["orderId"])
+    assert len(final["packages"]) == 4 and final["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+    assert final["orderItems"][0]["fulfillment"] == {"quantityFulfilled": 4, "quantityUnfulfilled": 0}
+    # Package 1 is among the winners or not; either way its re-sends all get the same answer, and no 5th.
+    package_one_won = any(p["packageReferenceId"] == "1" for p in final["packages"])
+    assert resent == [204 if package_one_won else 400] * 4
+    assert len(amazon.full_order(order["orderId"])["packages"]) == 4
