@@ -44,6 +44,20 @@ def test_wrong_credentials_get_oauth_errors(amazon, field, status, error):
     assert "access_token" not in body
 
 
+def test_a_json_body_works_like_the_form(amazon):
+    response = requests.post(f"{amazon.url}/auth/o2/token", timeout=10, json={
+        "grant_type": "refresh_token", "refresh_token": CREDS["refresh_token"],
+        "client_id": CREDS["lwa_client_id"], "client_secret": CREDS["lwa_client_secret"]})
+    assert response.status_code == 200 and response.json()["access_token"]
+    wrong = requests.post(f"{amazon.url}/auth/o2/token", timeout=10, json={
+        "grant_type": "refresh_token", "refresh_token": "sandbox-wrong",
+        "client_id": CREDS["lwa_client_id"], "client_secret": CREDS["lwa_client_secret"]})
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    plain = requests.post(f"{amazon.url}/auth/o2/token", timeout=10, data="grant_type=refresh_token",
+                          headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 400 and plain.json()["error"] == "invalid_request"
+
+
 def test_other_grants_and_missing_fields_are_refused(amazon):
     assert _token_request(amazon.url, grant_type="client_credentials").json()["error"] == "unsupported_grant_type"
     missing = _token_request(amazon.url, refresh_token="")

@@ -8,6 +8,7 @@ every issued token at once, so clients can exercise refresh.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -35,11 +36,22 @@ def lwa_router(sandbox: AmazonSandbox) -> APIRouter:
 
     @router.post("/auth/o2/token", name="lwaToken")
     async def token(request: Request) -> JSONResponse:
-        """The refresh_token grant, form-encoded, answering like LWA (OAuth 2.0 errors)."""
-        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        """The refresh_token grant, form-encoded (or JSON, as Amazon's own SDKs send it), answering like
+        LWA (OAuth 2.0 errors)."""
+        content_type = request.headers.get("content-type", "")
+        body = (await request.body()).decode("utf-8", "replace")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            form = {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
+        elif content_type.startswith("application/json"):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                return _oauth_error(400, "invalid_request", "The request body is not a JSON object.")
+            form = {key: value for key, value in parsed.items() if isinstance(value, str)}
+        else:
             return _oauth_error(400, "invalid_request", "The request must be application/x-www-form-urlencoded.")
-        form = {key: values[0] for key, values in parse_qs((await request.body()).decode("utf-8", "replace"),
-                                                           keep_blank_values=True).items()}
         grant_type = form.get("grant_type")
         if not grant_type:
             return _oauth_error(400, "invalid_request", "The request is missing a required parameter : grant_type")
