@@ -110,8 +110,10 @@ MARKETPLACES: tuple[Marketplace, ...] = (
 BY_MARKETPLACE_ID = {m.marketplace_id: m for m in MARKETPLACES}
 MARKETPLACE_WEIGHTS = (40, 25, 15, 20)  # US, DE, SE, JP
 
-COMPANIES = ("Müller & Söhne GmbH", "Northwind Traders LLC", "株式会社サクラ商事", "Ångström Konsult AB",
-             "Contoso Café Supplies Inc.")
+COMPANIES = {"US": ("Northwind Traders LLC", "Contoso Café Supplies Inc."),
+             "DE": ("Müller & Söhne GmbH", "Bäckerei Groß KG"),
+             "SE": ("Ångström Konsult AB", "Fika & Co Handelsbolag"),
+             "JP": ("株式会社サクラ商事", "有限会社やまと茶舗")}
 GIFT_MESSAGES = ("Happy birthday! 🎉", "Alles Gute zum Geburtstag, Oma!", "Grattis på födelsedagen!",
                  "お誕生日おめでとう！", "Thank you for everything ❤")
 CANCEL_REASONS = ("Order placed by mistake", "Found a better price elsewhere", "Delivery takes too long",
@@ -179,7 +181,8 @@ class OrderFactory:
         delivery = {"name": name, **address, "countryCode": marketplace.country,
                     "addressType": "COMMERCIAL" if business else "RESIDENTIAL"}
         if business:
-            company = COMPANIES[rng.randrange(len(COMPANIES))]
+            companies = COMPANIES[marketplace.country]
+            company = companies[rng.randrange(len(companies))]
             buyer["buyerCompanyName"] = company
             buyer["buyerPurchaseOrderNumber"] = f"PO-{rng.randrange(10**6):06d}"
             delivery["companyName"] = company
