@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from sales_channel.amazon.auth import LwaCredentials
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--db-url", required=True)
     run.add_argument("--rate-scale", type=float, default=1.0)
     run.add_argument("--workers", type=int, default=8)
+    run.add_argument("--lease-seconds", type=float, default=900,
+                     help="how long a create claim of a worker that died blocks the others")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     commerce = CommerceClient(args.commerce_url, _env("COMMERCE_TOKEN"), store_code=settings.store_code,
                               pool_maxsize=args.workers * 2)
     try:
-        importer = OrderImporter(settings, amazon, commerce, channel, workers=args.workers)
+        importer = OrderImporter(settings, amazon, commerce, channel, workers=args.workers,
+                                 lease=timedelta(seconds=args.lease_seconds))
         summary = importer.run(importer.plan_window())
         print(json.dumps(summary.to_json()), flush=True)
         return 0

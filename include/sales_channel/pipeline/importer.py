@@ -48,11 +48,12 @@ from sales_channel.domain.mapping import (
     commerce_sku_for,
     map_order,
 )
-from sales_channel.domain.rules import decide
+from sales_channel.domain.rules import Decision, decide
 from sales_channel.domain.settings import StockHandling, StoreSettings
 from sales_channel.pipeline.progress import ProgressLog
 from sales_channel.store.channel_store import ChannelStore
-from sales_channel.store.models import OutboxItem, QuarantinedOrder
+from sales_channel.store.locks import hold
+from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
 from sales_channel.store.snapshots import OrderSnapshot
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ OVERLAP = timedelta(minutes=10)
 SETTLE = timedelta(minutes=2, seconds=5)
 CREATE_KIND = "commerce_order_create"
 STOCK_KIND = "commerce_stock_take"
+STOCK_RETURN_KIND = "commerce_stock_return"
 COMMENT = "{how} by the Amazon Sales Channel pipelines: Amazon order {order_id} ({channel})."
 
 
@@ -190,10 +192,13 @@ class OrderImporter:
 
     def retry_quarantined(self, summary: ImportSummary, limit: int = 100) -> None:
         """Re-read quarantined orders whose backoff has passed and import them again."""
-        due = self.channel.quarantine.due(self.account, limit=limit)
-        if due:
-            summary.retried_from_quarantine += len(due)
-            self.import_orders(self._reread(e.amazon_order_id for e in due), summary)
+        due = [e.amazon_order_id for e in self.channel.quarantine.due(self.account, limit=limit)]
+        # A seller account may feed several stores (one per marketplace group): retry only this store's.
+        snapshots = self.channel.snapshots.get_many(self.account, due)
+        mine = [i for i in due if i not in snapshots or snapshots[i].marketplace_id in self.settings.marketplace_ids]
+        if mine:
+            summary.retried_from_quarantine += len(mine)
+            self.import_orders(self._reread(mine), summary)
 
     def resume_abandoned(self, summary: ImportSummary, limit: int = 100) -> None:
         """Creates claimed by a worker that died (lease expired) or that failed transiently."""
@@ -232,10 +237,12 @@ class OrderImporter:
                 to_create.append(order)
                 continue
             summary.outcomes[Outcome.SKIPPED] += 1
+            if decision is Decision.SKIP_CANCELLED:
+                self._return_stock(order.order_id)
             if changed.get(order.order_id):
                 self._event(order.order_id, "skipped", f"not imported: {decision.value.replace('_', ' ')}",
                             {"status": order.status.value, "fulfilled_by": order.fulfilled_by.value})
-            if order.order_id in open_quarantine:
+            if order.order_id in open_quarantine and decision is not Decision.SKIP_OTHER_MARKETPLACE:
                 self._resolve(order.order_id, f"skipped by rule: {decision.value}", summary)
         if to_create:
             self._create_all(to_create, open_quarantine, summary)
@@ -272,6 +279,7 @@ class OrderImporter:
                                 thread_name_prefix="import") as pool:
             for order, draft, claim in to_create:
                 pool.submit(self._create_one, order, draft, claim, summary, open_quarantine)
+        self._take_stock([order.order_id for order, _, _ in mine])
 
     def _map_all(self, orders: list[AmazonOrder], summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft]]:
         """Map each order, quarantining the blocked ones; stock is counted down in Amazon's order."""
@@ -354,7 +362,9 @@ class OrderImporter:
             self._log.warning("order %s was linked meanwhile to Commerce order %s; %s left unlinked",
                               order.order_id, result.link.commerce_entity_id, entity_id)
         if stock_moves and self.settings.stock_handling is not StockHandling.LEAVE:
-            self._take_stock(order.order_id, stock_moves)
+            # Taken for the whole batch once its orders are created (see _take_stock).
+            self.channel.outbox.enqueue(STOCK_KIND, self._source(order.order_id), self.settings.key,
+                                        {"moves": [[sku, qty] for sku, qty in stock_moves]})
         status = commerce_order.status
         if order.is_afn and commerce_order.state != "complete":
             status = self._complete_afn(entity_id)
@@ -385,17 +395,50 @@ class OrderImporter:
         self.commerce.add_order_comment(entity_id, COMMENT.format(how=how, order_id=order.order_id, channel=channel),
                                         status=status)
 
-    def _take_stock(self, order_id: str, moves: tuple[tuple[str, int], ...]) -> None:
-        """Lower the salable quantity of a merchant-fulfilled order's items, once per order."""
+    def _take_stock(self, order_ids: Sequence[str]) -> None:
+        """Lower the salable quantity of the batch's new merchant-fulfilled orders, once per order.
+
+        Each order's stock item was queued when the order was created; claiming them makes sure only
+        one worker applies each, and the quantities are summed per SKU so a page costs two Commerce
+        calls per SKU, not per order line.
+        """
+        claimed = self.channel.outbox.claim_sources(STOCK_KIND, [self._source(i) for i in order_ids],
+                                                    self.worker_id, self.lease)
+        if not claimed:
+            return
+        units: Counter[str] = Counter()
+        for item in claimed.values():
+            units.update({sku: qty for sku, qty in item.payload["moves"]})
+        self._move_stock(tuple(units.items()), sign=-1)
+        for item in claimed.values():
+            self.channel.outbox.mark_confirmed(item.id, self.worker_id)
+
+    def _return_stock(self, order_id: str) -> None:
+        """An order cancelled on Amazon gives back the stock its import took, once."""
         source = self._source(order_id)
-        item, _ = self.channel.outbox.enqueue(STOCK_KIND, source, self.settings.key,
-                                              {"moves": [[sku, qty] for sku, qty in moves]})
-        if source not in self.channel.outbox.claim_sources(STOCK_KIND, [source], self.worker_id, self.lease):
-            return  # taken already (or being taken by another worker)
-        for sku, qty in moves:
-            current = self.commerce.get_stock_item(sku).qty
-            self.commerce.update_stock_qty(sku, max(Decimal(0), current - qty))
+        taken = self.channel.outbox.get(STOCK_KIND, source)
+        if taken is None or taken.status != OutboxStatus.CONFIRMED:
+            return
+        item, _ = self.channel.outbox.enqueue(STOCK_RETURN_KIND, source, self.settings.key, taken.payload)
+        if source not in self.channel.outbox.claim_sources(STOCK_RETURN_KIND, [source], self.worker_id, self.lease):
+            return
+        moves = tuple((sku, qty) for sku, qty in taken.payload["moves"])
+        self._move_stock(moves, sign=+1)
         self.channel.outbox.mark_confirmed(item.id, self.worker_id)
+        self._event(order_id, "stock_returned", "cancelled on Amazon: stock given back",
+                    {"moves": taken.payload["moves"]})
+
+    def _move_stock(self, moves: tuple[tuple[str, int], ...], sign: int) -> None:
+        """Add (sign +1) or take (-1) units. Commerce only sets absolute quantities, so each read and
+        write of a store's stock happens under a lock every worker of that Commerce store shares."""
+        with hold(self.channel.engine, f"commerce-stock:{self.settings.commerce_conn_id}"):
+            for sku, qty in moves:
+                current = self.commerce.get_stock_item(sku).qty
+                self.commerce.update_stock_qty(sku, max(Decimal(0), current + sign * qty))
+        with self._lock:  # what this run believes is salable follows what it changed
+            for sku, qty in moves:
+                if sku in self._salable and sign > 0:
+                    self._salable[sku] += qty
 
     # -- helpers -------------------------------------------------------------------------------------
 

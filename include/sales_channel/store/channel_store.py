@@ -32,11 +32,11 @@ class ChannelStore:
         self.skus = SkuMapRepository(sessions, clock)
 
     @classmethod
-    def open(cls, url: str | URL, clock: Clock = utc_now) -> ChannelStore:
+    def open(cls, url: str | URL, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF) -> ChannelStore:
         """Connect to ``url`` and bring its schema to head first (safe from every task start)."""
         engine = create_engine_for(url)
         migrate(engine)
-        return cls(engine, clock)
+        return cls(engine, clock, quarantine_backoff)
 
     def close(self) -> None:
         self.engine.dispose()

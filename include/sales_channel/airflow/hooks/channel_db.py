@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.sdk import BaseHook, conf
 from sqlalchemy.engine import URL
 
 from sales_channel.store.channel_store import ChannelStore
+from sales_channel.store.quarantine import Backoff
 
 
 class ChannelDatabaseHook(BaseHook):
@@ -17,7 +19,9 @@ class ChannelDatabaseHook(BaseHook):
 
     The connection is a ``sqlite`` connection whose host is the file path (the embedded default) or a
     ``postgres`` connection (production). Without the connection, a SQLite file under the Airflow
-    home is used, so a laptop install needs no setup.
+    home is used, so a laptop install needs no setup. Quarantined orders are retried after
+    ``[sales_channel] quarantine_first_retry_minutes`` (5), doubling up to
+    ``quarantine_longest_retry_hours`` (6).
     """
 
     conn_name_attr = "channel_db_conn_id"
@@ -49,7 +53,11 @@ class ChannelDatabaseHook(BaseHook):
     def get_conn(self) -> ChannelStore:
         """The channel store, migrated to the schema this code expects (cheap when it already is)."""
         if self._store is None:
-            self._store = ChannelStore.open(self.get_url())
+            backoff = Backoff(first=timedelta(minutes=conf.getfloat("sales_channel", "quarantine_first_retry_minutes",
+                                                                      fallback=5.0)),
+                              longest=timedelta(hours=conf.getfloat("sales_channel", "quarantine_longest_retry_hours",
+                                                                     fallback=6.0)))
+            self._store = ChannelStore.open(self.get_url(), quarantine_backoff=backoff)
         return self._store
 
     def test_connection(self) -> tuple[bool, str]:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from airflow.sdk import Variable
+from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
 from sales_channel.amazon.client import SpApiClient
@@ -18,18 +19,25 @@ SETTINGS_VARIABLE = "sales_channel_stores"
 
 
 def load_settings() -> dict[str, StoreSettings]:
-    """The stores' settings from the Airflow Variable, validated (a clear error names store and field)."""
+    """The stores' settings from the Airflow Variable, validated.
+
+    Invalid settings fail the task at once, without retries (retrying cannot fix them), with a message
+    that names the store and the field.
+    """
     document = Variable.get(SETTINGS_VARIABLE, default=None)
-    if document is None:
-        raise SettingsError(f"Airflow Variable {SETTINGS_VARIABLE!r} is not set: it holds the stores' settings "
-                            "as JSON (see the README, 'Configure')")
-    return parse_settings(document)
+    try:
+        if document is None:
+            raise SettingsError(f"Airflow Variable {SETTINGS_VARIABLE!r} is not set: it holds the stores' "
+                                "settings as JSON (see the README, 'Configure')")
+        return parse_settings(document)
+    except SettingsError as invalid:
+        raise AirflowFailException(str(invalid)) from invalid
 
 
 def store_settings(key: str) -> StoreSettings:
     stores = load_settings()
     if key not in stores:
-        raise SettingsError(f"store {key!r} is not in the Variable {SETTINGS_VARIABLE!r} (known: {sorted(stores)})")
+        raise AirflowFailException(f"store {key!r} is not in the Variable {SETTINGS_VARIABLE!r} (known: {sorted(stores)})")
     return stores[key]
 
 
