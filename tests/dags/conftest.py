@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-
 from sales_channel.amazon.auth import LwaCredentials
-from sales_channel.amazon.models import ALL_INCLUDED_DATA
 from sales_channel.amazon.client import SpApiClient
+from sales_channel.amazon.models import ALL_INCLUDED_DATA
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.store.channel_store import ChannelStore

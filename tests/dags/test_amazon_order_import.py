@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from sales_channel.sandbox.catalog import BY_SELLER_SKU, BY_SKU, CatalogIssue
+
 from tests.dags.conftest import ACCOUNT, US_MARKETS, World, run_dag
 
 pytestmark = pytest.mark.slow
