@@ -175,7 +175,7 @@ class OrderImporter:
             summary.pages += 1
             self.import_orders([order.raw for order in page.orders], summary)
             progress.maybe(lambda: f"store {self.settings.key}: {summary.pages} pages read, "
-                                   f"{dict(summary.outcomes)}, waited {self.amazon.stats.total('waited_s'):.1f}s "
+                                   f"{dict(summary.outcomes)}, waited {self.amazon.stats.total('rate_wait_s'):.1f}s "
                                    "for Amazon's rate limits")
         summary.window_end = search.window_end
         window_complete = summary.complete

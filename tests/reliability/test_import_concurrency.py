@@ -1,0 +1,128 @@
+"""Exactly once outside dag.test(): two import processes on one store at once, and an import process
+killed with SIGKILL in the middle of a page then run again — on SQLite and on PostgreSQL.
+
+The importers run as real processes (``python -m sales_channel import``) against the sandboxes, each
+in a process of its own, and share only what production workers share: the channel database and the
+two APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from sales_channel.sandbox.catalog import BY_SELLER_SKU, CatalogIssue
+from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
+
+pytestmark = pytest.mark.slow
+
+MARKETS = ["ATVPDKIKX0DER", "A1VC38T7YXB528"]
+LEASE_S = 3
+
+
+@pytest.fixture
+def sandboxes(sandbox_factory):
+    amazon = sandbox_factory("amazon", in_process=False, orders=400, seed=5)
+    commerce = sandbox_factory("commerce", in_process=False, latency_ms=40)
+    return amazon.url, commerce.url
+
+
+def settings_file(tmp_path: Path) -> Path:
+    since = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = tmp_path / "stores.json"
+    path.write_text(json.dumps({"us": {"amazon_conn_id": "seller-1", "marketplace_ids": MARKETS,
+                                       "commerce_conn_id": "commerce", "store_code": "default",
+                                       "connected_since": since}}))
+    return path
+
+
+def start_import(tmp_path: Path, sandboxes: tuple[str, str], db_url: str) -> subprocess.Popen:
+    env = {**os.environ, "SP_API_CLIENT_ID": CREDS["lwa_client_id"], "SP_API_CLIENT_SECRET": CREDS["lwa_client_secret"],
+           "SP_API_REFRESH_TOKEN": CREDS["refresh_token"], "COMMERCE_TOKEN": CREDS["commerce_token"]}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sales_channel", "import", "--settings", str(settings_file(tmp_path)), "--store", "us",
+         "--amazon-url", sandboxes[0], "--commerce-url", sandboxes[1], "--db-url", db_url, "--workers", "4",
+         "--lease-seconds", str(LEASE_S)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def expected_orders(amazon_url: str) -> set[str]:
+    """Orders the creation rules allow and the catalog does not block, from Amazon's own data."""
+    response = requests.get(f"{amazon_url}/_sandbox/summary", timeout=10)
+    response.raise_for_status()
+    from sales_channel.amazon.auth import LwaCredentials
+    from sales_channel.amazon.client import SpApiClient
+
+    from tests.dags.conftest import ALL_INCLUDED_DATA  # the same full read the DAG tests use
+
+    with SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
+                     seller_id="reader", base_url=amazon_url) as client:
+        orders = list(client.search_orders(created_after=datetime.now(UTC) - timedelta(days=400),
+                                           created_before=datetime.now(UTC) - timedelta(minutes=3),
+                                           marketplace_ids=MARKETS, included_data=ALL_INCLUDED_DATA))
+    wanted = set()
+    for order in (o.raw for o in orders):
+        status, channel = order["fulfillment"]["fulfillmentStatus"], order["fulfillment"]["fulfilledBy"]
+        if not (status == "SHIPPED" if channel == "AMAZON" else status in {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}):
+            continue
+        products = [BY_SELLER_SKU[i["product"]["sellerSku"]] for i in order["orderItems"]]
+        if any(p.amazon_sku or (p.issue is not CatalogIssue.NONE and
+                                not (p.issue is CatalogIssue.OUT_OF_STOCK and channel == "AMAZON")) for p in products):
+            continue
+        wanted.add(order["orderId"])
+    return wanted
+
+
+def commerce_orders(commerce_url: str) -> Counter[str]:
+    """How many Commerce orders each ext_order_id has (from the sandbox's ledger of creations)."""
+    events = requests.get(f"{commerce_url}/_sandbox/ledger", params={"event": "order_created"}, timeout=30).json()
+    return Counter(e["ext_order_id"] for e in events["events"])
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def test_two_import_processes_on_one_store_create_each_order_once(sandboxes, db_url, tmp_path):
+    first, second = start_import(tmp_path, sandboxes, db_url), start_import(tmp_path, sandboxes, db_url)
+    summaries = [json.loads(finish(p).strip().splitlines()[-1]) for p in (first, second)]
+
+    created = commerce_orders(sandboxes[1])
+    assert max(created.values()) == 1, [i for i, n in created.items() if n > 1]
+    assert set(created) == expected_orders(sandboxes[0])
+    both = Counter()
+    for summary in summaries:
+        both.update(summary["outcomes"])
+    assert both["created"] == len(created), "every order created by exactly one of the two processes"
+
+
+def test_an_import_killed_mid_page_then_run_again_leaves_each_order_once(sandboxes, db_url, tmp_path):
+    victim = start_import(tmp_path, sandboxes, db_url)
+    deadline = time.monotonic() + 120
+    while sum(commerce_orders(sandboxes[1]).values()) < 15:  # in the middle of the first page
+        assert victim.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    partial = sum(commerce_orders(sandboxes[1]).values())
+    expected = expected_orders(sandboxes[0])
+    assert 15 <= partial < len(expected)
+
+    time.sleep(LEASE_S + 0.5)  # the dead worker's create claims expire
+    finish(start_import(tmp_path, sandboxes, db_url))
+
+    created = commerce_orders(sandboxes[1])
+    assert max(created.values()) == 1, [i for i, n in created.items() if n > 1]
+    assert set(created) == expected
