@@ -193,7 +193,7 @@ def test_get_order_errors(amazon, contract):
 
 def test_an_order_updated_while_paging_is_never_skipped(amazon_factory, contract):
     amazon = amazon_factory(orders=80)
-    params = {"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 10}
+    params = {"lastUpdatedAfter": EPOCH, "lastUpdatedBefore": _ago(minutes=3), "maxResultsPerPage": 10}
     window, last = _all_pages(amazon, contract, params)
     window_ids = [o["orderId"] for o in window]
     first = contract.check("orders", "searchOrders", amazon.get(SEARCH, params=params))
