@@ -10,57 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from sales_channel.sandbox.catalog import BY_SELLER_SKU, BY_SKU, CatalogIssue
+from sales_channel.sandbox.catalog import BY_SKU, CatalogIssue
+from sales_channel.sandbox.oracle import buyer_paid, catalog_blocker, creatable, stock_units
 
 from tests.dags.conftest import ACCOUNT, US_MARKETS, World, run_dag
 
 pytestmark = pytest.mark.slow
-
-CREATABLE_MFN = {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}
-REASON_BY_ISSUE = {CatalogIssue.MISSING_IN_COMMERCE: "unknown_sku", CatalogIssue.DISABLED: "product_disabled",
-                   CatalogIssue.OUT_OF_STOCK: "out_of_stock"}
-
-
-def creatable(order: dict[str, Any]) -> bool:
-    status = order["fulfillment"]["fulfillmentStatus"]
-    if order["fulfillment"]["fulfilledBy"] == "AMAZON":
-        return status == "SHIPPED"
-    return status in CREATABLE_MFN
-
-
-def blocker(order: dict[str, Any]) -> str | None:
-    """The quarantine reason the catalog gives this order, if any (the SKU map is empty at first)."""
-    for item in order["orderItems"]:
-        product = BY_SELLER_SKU[item["product"]["sellerSku"]]
-        if product.amazon_sku and product.amazon_sku == item["product"]["sellerSku"]:
-            return "unknown_sku"  # an Amazon SKU that needs a SKU-map entry
-        if product.issue is not CatalogIssue.NONE:
-            if product.issue is CatalogIssue.OUT_OF_STOCK and order["fulfillment"]["fulfilledBy"] == "AMAZON":
-                continue  # Amazon ships from its own stock
-            return REASON_BY_ISSUE[product.issue]
-    return None
-
-
-def buyer_paid(order: dict[str, Any]) -> Decimal:
-    total = Decimal(0)
-    for item in order["orderItems"]:
-        for breakdown in item["proceeds"]["breakdowns"]:
-            amount = Decimal(breakdown["subtotal"]["amount"])
-            total += -abs(amount) if breakdown["type"] == "DISCOUNT" else amount
-    return total
-
-
-def to_ship(order: dict[str, Any]) -> Counter[str]:
-    """Units the import must take from Commerce stock for a merchant-fulfilled order."""
-    units: Counter[str] = Counter()
-    for item in order["orderItems"]:
-        shipped = (item.get("fulfillment") or {}).get("quantityFulfilled") or 0
-        units[BY_SELLER_SKU[item["product"]["sellerSku"]].sku] += item["quantityOrdered"] - shipped
-    return units
-
 
 def salable(world: World, skus: set[str]) -> dict[str, Decimal]:
     client = world.commerce()
@@ -71,8 +28,8 @@ def test_import_creates_each_order_once_quarantines_blockers_and_resolves_them(w
     orders = world.all_amazon_orders()
     statuses = Counter((o["fulfillment"]["fulfilledBy"], o["fulfillment"]["fulfillmentStatus"]) for o in orders)
     assert statuses[("MERCHANT", "UNSHIPPED")] and statuses[("AMAZON", "SHIPPED")] and statuses[("MERCHANT", "PENDING")]
-    expected = {o["orderId"]: o for o in orders if creatable(o) and blocker(o) is None}
-    blocked = {o["orderId"]: blocker(o) for o in orders if creatable(o) and blocker(o) is not None}
+    expected = {o["orderId"]: o for o in orders if creatable(o) and catalog_blocker(o) is None}
+    blocked = {o["orderId"]: catalog_blocker(o) for o in orders if creatable(o) and catalog_blocker(o) is not None}
     assert expected and blocked, "the seed must exercise both paths"
 
     # An order another connector created already: adopted, not created again.
@@ -82,7 +39,7 @@ def test_import_creates_each_order_once_quarantines_blockers_and_resolves_them(w
     existing = world.commerce_control("POST", "orders", json={"store_code": "default", "entity": {
         "ext_order_id": adopted_id, "base_grand_total": 1, "grand_total": 1, "customer_email": "x@example.com",
         "items": [{"sku": "MUG-CERAMIC-WHT", "qty_ordered": 1, "price": 1}]}})
-    skus = {sku for o in orders for sku in to_ship(o) if BY_SKU[sku].issue is not CatalogIssue.MISSING_IN_COMMERCE}
+    skus = {sku for o in orders for sku in stock_units(o) if BY_SKU[sku].issue is not CatalogIssue.MISSING_IN_COMMERCE}
     stock_before = salable(world, skus)
 
     assert run_dag("amazon_order_import").state == "success"
@@ -107,7 +64,7 @@ def test_import_creates_each_order_once_quarantines_blockers_and_resolves_them(w
     taken: Counter[str] = Counter()
     for order_id, order in expected.items():
         if order["fulfillment"]["fulfilledBy"] == "MERCHANT" and order_id != adopted_id:
-            taken.update(to_ship(order))
+            taken.update(stock_units(order))
     stock_after = salable(world, skus)
     assert {sku: stock_before[sku] - stock_after[sku] for sku in skus if stock_before[sku] != stock_after[sku]} == {
         sku: n for sku, n in taken.items() if n}
@@ -146,7 +103,7 @@ def test_an_order_cancelled_on_amazon_gives_its_stock_back_once(world: World):
     orders = {o["orderId"]: o for o in world.all_amazon_orders()}
     order_id = next(i for i in commerce if orders[i]["fulfillment"]["fulfilledBy"] == "MERCHANT"
                     and orders[i]["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED")
-    units = to_ship(orders[order_id])
+    units = stock_units(orders[order_id])
     before = salable(world, set(units))
 
     # Cancelled three minutes ago: old enough for the import's window, which ends two minutes back.

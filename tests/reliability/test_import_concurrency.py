@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sales_channel.sandbox.catalog import BY_SELLER_SKU, CatalogIssue
+from sales_channel.amazon.auth import LwaCredentials
+from sales_channel.amazon.client import SpApiClient
+from sales_channel.amazon.models import ALL_INCLUDED_DATA
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
+from sales_channel.sandbox.oracle import importable
 
 pytestmark = pytest.mark.slow
 
@@ -57,29 +60,12 @@ def start_import(tmp_path: Path, sandboxes: tuple[str, str], db_url: str) -> sub
 
 def expected_orders(amazon_url: str) -> set[str]:
     """Orders the creation rules allow and the catalog does not block, from Amazon's own data."""
-    response = requests.get(f"{amazon_url}/_sandbox/summary", timeout=10)
-    response.raise_for_status()
-    from sales_channel.amazon.auth import LwaCredentials
-    from sales_channel.amazon.client import SpApiClient
-
-    from tests.dags.conftest import ALL_INCLUDED_DATA  # the same full read the DAG tests use
-
     with SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
                      seller_id="reader", base_url=amazon_url) as client:
         orders = list(client.search_orders(created_after=datetime.now(UTC) - timedelta(days=400),
                                            created_before=datetime.now(UTC) - timedelta(minutes=3),
                                            marketplace_ids=MARKETS, included_data=ALL_INCLUDED_DATA))
-    wanted = set()
-    for order in (o.raw for o in orders):
-        status, channel = order["fulfillment"]["fulfillmentStatus"], order["fulfillment"]["fulfilledBy"]
-        if not (status == "SHIPPED" if channel == "AMAZON" else status in {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}):
-            continue
-        products = [BY_SELLER_SKU[i["product"]["sellerSku"]] for i in order["orderItems"]]
-        if any(p.amazon_sku or (p.issue is not CatalogIssue.NONE and
-                                not (p.issue is CatalogIssue.OUT_OF_STOCK and channel == "AMAZON")) for p in products):
-            continue
-        wanted.add(order["orderId"])
-    return wanted
+    return {o.order_id for o in orders if importable(o.raw)}
 
 
 def commerce_orders(commerce_url: str) -> Counter[str]:

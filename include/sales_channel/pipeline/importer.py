@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from threading import Lock
 from typing import Any
 
-from sales_channel.amazon.client import SpApiClient
+from sales_channel.amazon.client import OrderPage, OrderSearch, SpApiClient
 from sales_channel.amazon.models import IncludedData
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.commerce.errors import AmbiguousWriteError, CommerceError, ValidationError
@@ -65,6 +68,8 @@ WATERMARK_STREAM = "import"
 OVERLAP = timedelta(minutes=10)
 # searchOrders refuses a lastUpdatedBefore less than two minutes before the request.
 SETTLE = timedelta(minutes=2, seconds=5)
+# Pages read ahead of the import (memory: ~100 orders each, no buyer data kept beyond the run).
+READ_AHEAD_PAGES = 20
 CREATE_KIND = "commerce_order_create"
 STOCK_KIND = "commerce_stock_take"
 STOCK_RETURN_KIND = "commerce_stock_return"
@@ -114,6 +119,7 @@ class ImportSummary:
     resumed: int = 0
     window_end: datetime | None = None
     watermark: datetime | None = None
+    fetch_s: float = 0.0  # from the first searchOrders call to the last page
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -124,11 +130,13 @@ class ImportSummary:
         counts = ", ".join(f"{n} {o}" for o, n in sorted(self.outcomes.items()) if n) or "no orders"
         reasons = f" (quarantine: {dict(self.quarantine_reasons)})" if self.quarantine_reasons else ""
         end = f"; watermark → {self.watermark:%Y-%m-%dT%H:%M:%SZ}" if self.watermark else "; watermark unchanged"
-        return f"store {self.store}: {self.pages} pages, {counts}{reasons}; {self.resolved} resolved{end}"
+        return (f"store {self.store}: {self.pages} pages in {self.fetch_s:.1f}s, {counts}{reasons}; "
+                f"{self.resolved} resolved{end}")
 
     def to_json(self) -> dict[str, Any]:
         """A small summary for XCom."""
-        return {"store": self.store, "pages": self.pages, "outcomes": dict(self.outcomes),
+        return {"store": self.store, "pages": self.pages, "fetch_s": round(self.fetch_s, 3),
+                "outcomes": dict(self.outcomes),
                 "quarantine_reasons": dict(self.quarantine_reasons), "resolved": self.resolved,
                 "watermark": self.watermark.isoformat() if self.watermark else None}
 
@@ -149,8 +157,12 @@ class OrderImporter:
         self.worker_id = worker_id or default_worker_id()
         self.account = settings.amazon_conn_id
         self._salable: dict[str, Decimal] = {}  # Commerce SKU → salable quantity, minus what this run took
-        self._lock = Lock()  # guards _salable and the summary's counters across creating threads
+        self._lock = threading.Lock()  # guards _salable and the summary's counters across creating threads
         self._currency: StoreCurrency | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._finisher: ThreadPoolExecutor | None = None
+        self._in_flight: set[str] = set()  # orders this run has claimed and is creating
+        self._batches: list[Future[None]] = []  # each batch's stock taking, after its creates
 
     # -- the window ----------------------------------------------------------------------------------
 
@@ -171,12 +183,13 @@ class OrderImporter:
         search = self.amazon.search_orders(
             last_updated_after=window.after, last_updated_before=window.before,
             marketplace_ids=self.settings.marketplace_ids, included_data=ORDER_DATASETS)
-        for page in search.pages():
-            summary.pages += 1
-            self.import_orders([order.raw for order in page.orders], summary)
-            progress.maybe(lambda: f"store {self.settings.key}: {summary.pages} pages read, "
-                                   f"{dict(summary.outcomes)}, waited {self.amazon.stats.total('rate_wait_s'):.1f}s "
-                                   "for Amazon's rate limits")
+        with self._writers():  # a page is prepared while the previous one's orders are being created
+            for page in self._read_ahead(search, summary):
+                summary.pages += 1
+                self.import_orders([order.raw for order in page.orders], summary)
+                progress.maybe(lambda: f"store {self.settings.key}: {summary.pages} pages read, "
+                                       f"{dict(summary.outcomes)}, waited "
+                                       f"{self.amazon.stats.total('rate_wait_s'):.1f}s for Amazon's rate limits")
         summary.window_end = search.window_end
         window_complete = summary.complete
         self.retry_quarantined(summary)
@@ -189,6 +202,28 @@ class OrderImporter:
             raise ImportIncomplete(f"store {self.settings.key}: {summary.outcomes[Outcome.FAILED]} orders failed "
                                    f"and will be retried; first errors: {'; '.join(summary.errors[:3])}")
         return summary
+
+    def _read_ahead(self, search: OrderSearch, summary: ImportSummary) -> Iterator[OrderPage]:
+        """The window's pages, read by a thread of their own while earlier pages are imported: Amazon's
+        usage plan paces the reading and Commerce the writing, and neither waits for the other."""
+        pages: queue.Queue[OrderPage | BaseException | None] = queue.Queue(maxsize=READ_AHEAD_PAGES)
+
+        def read() -> None:
+            started = time.monotonic()
+            try:
+                for page in search.pages():
+                    pages.put(page)
+            except BaseException as exc:  # noqa: BLE001 - handed to the importing thread, which raises it
+                pages.put(exc)
+            finally:
+                summary.fetch_s = time.monotonic() - started
+                pages.put(None)
+
+        threading.Thread(target=read, name=f"read-{self.settings.key}", daemon=True).start()
+        while (page := pages.get()) is not None:
+            if isinstance(page, BaseException):
+                raise page
+            yield page
 
     def retry_quarantined(self, summary: ImportSummary, limit: int = 100) -> None:
         """Re-read quarantined orders whose backoff has passed and import them again."""
@@ -222,6 +257,30 @@ class OrderImporter:
         """Import a batch of raw Amazon orders (one searchOrders page, or orders re-read one by one)."""
         if not raw_orders:
             return
+        with self._writers():
+            self._import_batch(raw_orders, summary)
+
+    @contextmanager
+    def _writers(self) -> Iterator[None]:
+        """The threads that write to Commerce, for the block: ``workers`` creating orders, and one that
+        takes each batch's stock once its orders exist. Leaving the block waits for all of them."""
+        if self._pool is not None:  # already inside a run
+            yield
+            return
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="import")
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-stock")
+        try:
+            yield
+            for batch in self._batches:
+                batch.result()  # re-raises what taking a batch's stock raised
+        finally:
+            self._pool.shutdown(wait=True)
+            self._finisher.shutdown(wait=True)
+            self._pool = self._finisher = None
+            self._in_flight.clear()
+            self._batches.clear()
+
+    def _import_batch(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary) -> None:
         changed = self._snapshot(raw_orders)
         open_quarantine = {e.amazon_order_id for e in self.channel.quarantine.open(self.account)}
         to_create: list[AmazonOrder] = []
@@ -248,6 +307,8 @@ class OrderImporter:
             self._create_all(to_create, open_quarantine, summary)
 
     def _create_all(self, orders: list[AmazonOrder], open_quarantine: set[str], summary: ImportSummary) -> None:
+        # An order Amazon returned on two pages is being created already, by this run.
+        orders = [o for o in orders if o.order_id not in self._in_flight]
         links = self.channel.links.get_many(self.account, [o.order_id for o in orders])
         for order in orders:
             if order.order_id in links:
@@ -275,11 +336,15 @@ class OrderImporter:
                 self._adopt(order, claim, found, summary, open_quarantine)
             else:
                 to_create.append((order, draft, claim))
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(to_create) or 1),
-                                thread_name_prefix="import") as pool:
-            for order, draft, claim in to_create:
-                pool.submit(self._create_one, order, draft, claim, summary, open_quarantine)
-        self._take_stock([order.order_id for order, _, _ in mine])
+        self._in_flight.update(order.order_id for order, _, _ in mine)
+        creates = [self._pool.submit(self._create_one, order, draft, claim, summary, open_quarantine)
+                   for order, draft, claim in to_create]
+        self._batches.append(self._finisher.submit(self._after_creates, creates,
+                                                   [order.order_id for order, _, _ in mine]))
+
+    def _after_creates(self, creates: list[Future[None]], order_ids: list[str]) -> None:
+        wait(creates)
+        self._take_stock(order_ids)
 
     def _map_all(self, orders: list[AmazonOrder], summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft]]:
         """Map each order, quarantining the blocked ones; stock is counted down in Amazon's order."""
@@ -304,9 +369,9 @@ class OrderImporter:
                summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft, OutboxItem]]:
         """Take the create claim of each order; those another worker holds are left to it."""
         sources = {self._source(order.order_id): (order, draft) for order, draft in drafts}
-        for source, (order, _) in sources.items():
-            self.channel.outbox.enqueue(CREATE_KIND, source, self.settings.key,
-                                        {"store": self.settings.key, "amazon_order_id": order.order_id})
+        self.channel.outbox.enqueue_many(CREATE_KIND, self.settings.key, {
+            source: {"store": self.settings.key, "amazon_order_id": order.order_id}
+            for source, (order, _) in sources.items()})
         claimed = self.channel.outbox.claim_sources(CREATE_KIND, list(sources), self.worker_id, self.lease)
         mine = []
         for source, (order, draft) in sources.items():
@@ -365,10 +430,10 @@ class OrderImporter:
             # Taken for the whole batch once its orders are created (see _take_stock).
             self.channel.outbox.enqueue(STOCK_KIND, self._source(order.order_id), self.settings.key,
                                         {"moves": [[sku, qty] for sku, qty in stock_moves]})
-        status = commerce_order.status
+        # Comment first, with the status the order has now: completing it afterwards needs no re-read.
+        self._comment(order, entity_id, outcome, commerce_order.status)
         if order.is_afn and commerce_order.state != "complete":
-            status = self._complete_afn(entity_id)
-        self._comment(order, entity_id, outcome, status)
+            self._complete_afn(entity_id, fresh=outcome is Outcome.CREATED)
         self.channel.outbox.mark_confirmed(claim.id, self.worker_id)
         verb = "created" if outcome is Outcome.CREATED else "adopted existing"
         self._event(order.order_id, outcome.value, f"{verb} Commerce order {increment_id}",
@@ -379,14 +444,13 @@ class OrderImporter:
         if order.order_id in open_quarantine:
             self._resolve(order.order_id, f"{outcome.value} as Commerce order {increment_id}", summary)
 
-    def _complete_afn(self, entity_id: int) -> str:
+    def _complete_afn(self, entity_id: int, fresh: bool) -> None:
         """An order Amazon shipped: invoice and ship it in Commerce, so it is complete there too.
-        Returns the order's status afterwards."""
-        if not self.commerce.list_invoices([entity_id]):
+        An order this run just created has neither yet; an adopted one is checked first."""
+        if fresh or not self.commerce.list_invoices([entity_id]):
             self.commerce.invoice_order(entity_id, capture=True)
-        if not self.commerce.list_shipments([entity_id]):
+        if fresh or not self.commerce.list_shipments([entity_id]):
             self.commerce.ship_order(entity_id, comment="Shipped by Amazon (Fulfilled by Amazon)")
-        return self.commerce.get_order(entity_id).status
 
     def _comment(self, order: AmazonOrder, entity_id: int, outcome: Outcome, status: str) -> None:
         """Record the import on the Commerce order, keeping its status (an empty one would blank it)."""
@@ -431,16 +495,25 @@ class OrderImporter:
     def _move_stock(self, moves: tuple[tuple[str, int], ...], sign: int) -> None:
         """Add (sign +1) or take (-1) units. Commerce only sets absolute quantities, so each read and
         write of a store's stock happens under a lock every worker of that Commerce store shares."""
+        def move(sku: str, qty: int) -> None:
+            current = self.commerce.get_stock_item(sku).qty
+            self.commerce.update_stock_qty(sku, max(Decimal(0), current + sign * qty))
+
         with hold(self.channel.engine, f"commerce-stock:{self.settings.commerce_conn_id}"):
-            for sku, qty in moves:
-                current = self.commerce.get_stock_item(sku).qty
-                self.commerce.update_stock_qty(sku, max(Decimal(0), current + sign * qty))
+            self._each(move, moves)
         with self._lock:  # what this run believes is salable follows what it changed
             for sku, qty in moves:
                 if sku in self._salable and sign > 0:
                     self._salable[sku] += qty
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _each(self, call: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """``call(*args)`` for each argument tuple, on the workers at once; results in order."""
+        if len(arguments) <= 1:
+            return [call(*args) for args in arguments]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(arguments)), thread_name_prefix="commerce") as pool:
+            return list(pool.map(lambda args: call(*args), arguments))
 
     def _source(self, order_id: str) -> str:
         return f"{self.account}/{order_id}"
@@ -460,7 +533,8 @@ class OrderImporter:
         products = self.commerce.get_products(skus)
         with self._lock:
             unknown = [sku for sku in products if sku not in self._salable]
-        salable = {sku: self.commerce.get_salable_quantity(sku) for sku in unknown}
+        salable = dict(zip(unknown, self._each(self.commerce.get_salable_quantity, [(sku,) for sku in unknown]),
+                           strict=True))
         with self._lock:
             for sku, qty in salable.items():
                 self._salable.setdefault(sku, qty)

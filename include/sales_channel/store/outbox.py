@@ -14,7 +14,7 @@ lease to expire, after which another worker claims the item again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +52,20 @@ class OutboxRepository:
             item = session.scalars(select(OutboxItem).where(
                 OutboxItem.kind == kind, OutboxItem.source_id == source_id)).one()
             return item, created is not None
+
+    def enqueue_many(self, kind: str, target: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        """Queue one call per source id (``source_id → payload``) in one transaction; existing items stay."""
+        if not payloads:
+            return
+        for source_id, payload in payloads.items():
+            ensure_no_pii(payload, f"outbox payload {kind}/{source_id}")
+        now = self._clock()
+        rows = [{"kind": kind, "source_id": source_id, "target": target, "payload": payload,
+                 "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
+                 "updated_at": now} for source_id, payload in payloads.items()]
+        with self._sessions.write() as session:
+            session.execute(insert_for(session)(OutboxItem).values(rows).on_conflict_do_nothing(
+                index_elements=["kind", "source_id"]))
 
     def claim(self, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None,
               target: str | None = None) -> list[OutboxItem]:

@@ -51,7 +51,7 @@ def currency_information(store: Store) -> dict[str, Any]:
 ADMIN = Store("admin", 0, "Admin", "USD", "en_US", "UTC", website_id=0, store_group_id=0)
 STORE_VIEWS = (
     Store("default", 1, "Default Store View", "USD", "en_US", "America/Chicago",
-          rates=(("CAD", 1.3689), ("JPY", 151.2))),
+          rates=(("CAD", 1.3689), ("EUR", 0.9235), ("JPY", 151.2), ("SEK", 10.5561))),
     # A website of its own, so its base currency is EUR too.
     Store("de", 2, "German Store View", "EUR", "de_DE", "Europe/Berlin", website_id=2, store_group_id=2,
           rates=(("GBP", 0.8571), ("SEK", 11.4325))),
