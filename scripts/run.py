@@ -33,6 +33,8 @@ TIME_SCALE = os.environ.get("SANDBOX_TIME_SCALE", "1")
 def airflow_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({
+        # `airflow standalone` starts its components as `airflow ...` commands: they must be this venv's.
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
@@ -76,7 +78,7 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
             "extra": json.dumps({"store_code": "default"}),
         },
         "sales_channel_db": {
-            "conn_type": "sqlite",
+            "conn_type": "sales_channel_db",
             "description": "The channel database (SQLite, embedded default)",
             "host": str(AIRFLOW_HOME / "sales_channel.db"),
         },

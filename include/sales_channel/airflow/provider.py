@@ -45,6 +45,17 @@ def get_provider_info() -> dict[str, Any]:
                 },
             },
             {
+                "connection-type": "sales_channel_db",
+                "hook-class-name": "sales_channel.airflow.hooks.channel_db.ChannelDatabaseHook",
+                "hook-name": "Amazon Sales Channel database",
+                "conn-fields": {},
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "login", "password", "port", "extra"],
+                    "relabeling": {"host": "SQLite file or SQLAlchemy URL"},
+                    "placeholders": {"host": "/opt/airflow/sales_channel.db or postgresql+psycopg2://user:pw@db/channel"},
+                },
+            },
+            {
                 "connection-type": "adobe_commerce",
                 "hook-class-name": "sales_channel.airflow.hooks.commerce.AdobeCommerceHook",
                 "hook-name": "Adobe Commerce",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook, conf
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.quarantine import Backoff
@@ -17,8 +17,8 @@ from sales_channel.store.quarantine import Backoff
 class ChannelDatabaseHook(BaseHook):
     """The project's own database (not Airflow's metadata database).
 
-    The connection is a ``sqlite`` connection whose host is the file path (the embedded default) or a
-    ``postgres`` connection (production). Without the connection, a SQLite file under the Airflow
+    The connection is a ``sales_channel_db`` connection whose *Host* is a SQLite file path (the
+    embedded default) or a SQLAlchemy URL, or a standard ``postgres`` connection (production). Without the connection, a SQLite file under the Airflow
     home is used, so a laptop install needs no setup. Quarantined orders are retried after
     ``[sales_channel] quarantine_first_retry_minutes`` (5), doubling up to
     ``quarantine_longest_retry_hours`` (6).
@@ -26,7 +26,7 @@ class ChannelDatabaseHook(BaseHook):
 
     conn_name_attr = "channel_db_conn_id"
     default_conn_name = "sales_channel_db"
-    conn_type = "sqlite"
+    conn_type = "sales_channel_db"
     hook_name = "Amazon Sales Channel database"
 
     def __init__(self, channel_db_conn_id: str = default_conn_name, **kwargs: Any) -> None:
@@ -42,13 +42,15 @@ class ChannelDatabaseHook(BaseHook):
         except AirflowNotFoundException:
             home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
             return URL.create("sqlite", database=str(home / "sales_channel.db"))
-        if conn.conn_type == "sqlite":
+        if conn.conn_type == "sales_channel_db" and conn.host and "://" in conn.host:
+            return make_url(conn.host)  # a full SQLAlchemy URL
+        if conn.conn_type in ("sales_channel_db", "sqlite"):
             return URL.create("sqlite", database=conn.host or str(Path(conn.schema or "sales_channel.db")))
         if conn.conn_type in ("postgres", "postgresql"):
             return URL.create("postgresql+psycopg2", username=conn.login, password=conn.password,
                               host=conn.host, port=conn.port, database=conn.schema or "sales_channel")
         raise ValueError(f"connection {self.channel_db_conn_id!r}: type {conn.conn_type!r} is not supported "
-                         "(use sqlite or postgres)")
+                         "(use sales_channel_db or postgres)")
 
     def get_conn(self) -> ChannelStore:
         """The channel store, migrated to the schema this code expects (cheap when it already is)."""
