@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ratelimit.workers import StoreSpec
-from tests.store.conftest import postgres_schema
+from tests.conftest import postgres_schema
 
 
 @pytest.fixture(params=["sql-sqlite", "sql-postgres", "redis"])
