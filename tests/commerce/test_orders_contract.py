@@ -225,3 +225,15 @@ def test_bad_input_is_refused_before_any_call(client: CommerceClient) -> None:
     with pytest.raises(ValueError, match="ext_order_ids: expected a list"):
         client.find_orders_by_ext_order_ids("113-1234567-1234567")
     assert client.stats.total == 0
+
+
+def test_customers_are_created_once_and_found_by_email_in_batches(sandbox) -> None:
+    usd = CommerceClient(sandbox.url, DEFAULT_CREDENTIALS["commerce_token"], retry=FAST_RETRY)
+    created = usd.create_customer({"email": "Buyer@Marketplace.Amazon.com", "firstname": "山田", "lastname": "太郎"})
+    assert created.website_id == 1 and "Buyer" not in repr(created)
+    found = usd.find_customers_by_emails(["buyer@marketplace.amazon.com", "Buyer@Marketplace.Amazon.com",
+                                          "nobody@example.com"], website_id=1)
+    assert set(found) == {"buyer@marketplace.amazon.com"} and found["buyer@marketplace.amazon.com"].id == created.id
+    assert usd.find_customers_by_emails(["Buyer@Marketplace.Amazon.com"], website_id=2) == {}
+    with pytest.raises(ValidationError, match="same email address already exists"):
+        usd.create_customer({"email": "buyer@marketplace.amazon.com", "firstname": "A", "lastname": "B"})

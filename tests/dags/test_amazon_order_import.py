@@ -132,3 +132,23 @@ def test_read_only_store_creates_nothing_and_keeps_its_watermark(world: World):
     assert run_dag("amazon_order_import").state == "success"
     assert world.commerce_orders() == {}
     assert world.channel().watermarks.get("us", "import") is None
+
+
+def test_customer_accounts_are_created_once_per_buyer_when_the_store_asks(world: World):
+    world.set_stores(world.stores(customer_creation="create"))
+    assert run_dag("amazon_order_import").state == "success"
+    orders = {o["orderId"]: o for o in world.all_amazon_orders()}
+    commerce = world.commerce_orders()
+    buyers = set()
+    for order_id, (made,) in commerce.items():
+        email = (orders[order_id].get("buyer") or {}).get("buyerEmail")
+        if email:
+            buyers.add((made.raw["store_id"], email.casefold()))
+            assert made.raw["customer_is_guest"] == 0 and made.raw["customer_id"], order_id
+        else:  # Amazon-fulfilled: Amazon gives no email, so a guest order with the placeholder address
+            assert made.raw["customer_is_guest"] == 1 and made.raw["customer_email"].endswith(".invalid")
+    created = world.commerce_control("GET", "ledger", params={"event": "customer_created"})["events"]
+    assert len(created) == len(buyers) > 0, "one account per buyer and website"
+
+    assert run_dag("amazon_order_import").state == "success"
+    assert len(world.commerce_control("GET", "ledger", params={"event": "customer_created"})["events"]) == len(created)

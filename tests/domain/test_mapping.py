@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from sales_channel.domain.amazon_order import parse_order
 from sales_channel.domain.errors import ImportBlocked, QuarantineReason
-from sales_channel.domain.mapping import CatalogProduct, StoreCurrency, map_order, split_name
+from sales_channel.domain.mapping import CatalogProduct, StoreCurrency, for_customer, map_order, split_name
 from sales_channel.domain.rules import Decision, decide
 from sales_channel.domain.settings import OrderNumberSource, parse_settings
 
@@ -176,3 +176,12 @@ def test_mapping_refuses_orders_the_matrix_does_not_create():
     parsed = parse_order(order(status="PENDING"))
     with pytest.raises(ValueError, match="does not create"):
         map_order(parsed, Decision.WAIT_PENDING, STORE, USD, catalog(), {})
+
+
+def test_for_customer_places_the_order_on_an_account_and_keeps_the_rest():
+    draft = mapped(order())
+    placed = for_customer(draft, 42)
+    assert (draft.entity["customer_is_guest"], placed.entity["customer_is_guest"]) == (1, 0)
+    assert placed.entity["customer_id"] == 42 and placed.entity["customer_group_id"] == 1
+    assert {k: v for k, v in placed.entity.items() if not k.startswith("customer_")} == \
+        {k: v for k, v in draft.entity.items() if not k.startswith("customer_")}

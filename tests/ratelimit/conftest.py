@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.ratelimit.workers import StoreSpec
 from tests.conftest import postgres_schema
+from tests.ratelimit.workers import StoreSpec
 
 
 @pytest.fixture(params=["sql-sqlite", "sql-postgres", "redis"])

@@ -15,6 +15,7 @@ from sales_channel.commerce.errors import (
 from sales_channel.commerce.models import (
     CreditMemo,
     CurrencyInfo,
+    Customer,
     DocumentItem,
     Invoice,
     Order,
@@ -31,7 +32,7 @@ from sales_channel.commerce.transport import CallStats, RetryPolicy
 
 __all__ = [
     "AmbiguousWriteError", "CallStats", "Chunking", "CommerceClient", "CommerceError", "Condition",
-    "CreditMemo", "CurrencyInfo", "Direction", "DocumentItem", "Filter", "Invoice", "NotFoundError", "Order", "OrderItem",
+    "CreditMemo", "CurrencyInfo", "Customer", "Direction", "DocumentItem", "Filter", "Invoice", "NotFoundError", "Order", "OrderItem",
     "Product", "Quantities", "RetryPolicy", "SandboxCredentialError", "SearchCriteria", "SearchResult",
     "ServerError", "Shipment", "StatusHistory", "StockItem", "TransportError", "Track", "UnauthorizedError",
     "ValidationError", "render_message",

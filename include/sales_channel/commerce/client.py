@@ -18,9 +18,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, Self, TypeVar
 
+from sales_channel.commerce.errors import NotFoundError
 from sales_channel.commerce.models import (
     CreditMemo,
     CurrencyInfo,
+    Customer,
     Invoice,
     Order,
     Product,
@@ -140,6 +142,17 @@ class CommerceClient:
     def stats(self) -> CallStats:
         """HTTP requests made, per operation (``"GET /V1/orders"``), retries included."""
         return self._transport.stats
+
+    def get_store_config(self) -> Mapping[str, Any]:
+        """This store view's configuration (ids, website, currencies, locale): ``GET /V1/store/storeConfigs``."""
+        code = self.api_root.rsplit("/", 1)[-1]
+        configs = self._transport.call("GET", "/V1/store/storeConfigs", params={"storeCodes[]": code},
+                                       idempotent=True)
+        for config in configs or []:
+            if config.get("code") == code:
+                return config
+        raise NotFoundError(f"store view {code!r} has no configuration", status=404,
+                            operation="GET /V1/store/storeConfigs")
 
     def get_currency_info(self) -> CurrencyInfo:
         """The store view's base currency and the order currencies it accepts, with their rates."""
@@ -391,6 +404,27 @@ class CommerceClient:
             criteria = SearchCriteria().where("sku", chunk, Condition.IN).page(len(chunk))
             found.update((product.sku, product) for product in self._search_page("/V1/products", criteria,
                                                                                  Product).items)
+        return found
+
+    # -- customers ---------------------------------------------------------------------------------
+
+    def create_customer(self, customer: Mapping[str, Any]) -> Customer:
+        """Create a customer account in this store view (``POST /V1/customers``). Never retried once sent:
+        on ``AmbiguousWriteError`` (or a duplicate-email 400) look the email up first."""
+        for name in ("email", "firstname", "lastname"):
+            if not customer.get(name):
+                raise ValueError(f"customer: {name} is required")
+        return Customer.from_api(self._transport.call("POST", "/V1/customers", body={"customer": dict(customer)},
+                                                      idempotent=False, lookup={"customer": "by email in this website"}))
+
+    def find_customers_by_emails(self, emails: Iterable[str], website_id: int) -> dict[str, Customer]:
+        """Lower-cased email -> the website's account with it (absent when none), one call per chunk."""
+        found: dict[str, Customer] = {}
+        for chunk in self.chunking.split("emails", _strings(emails, "emails")):
+            criteria = (SearchCriteria().where("email", chunk, Condition.IN).where("website_id", website_id)
+                        .page(len(chunk)))
+            found.update((c.email.casefold(), c) for c in self._search_page("/V1/customers/search", criteria,
+                                                                             Customer).items)
         return found
 
     def get_stock_item(self, sku: str) -> StockItem:

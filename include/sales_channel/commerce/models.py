@@ -344,6 +344,22 @@ class StockItem:
 
 
 @dataclass(frozen=True)
+class Customer:
+    """A customer account. Its fields are buyer data: never logged (``repr`` shows the id only)."""
+
+    id: int
+    email: str = field(repr=False)
+    website_id: int | None
+    group_id: int | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Customer:
+        return cls(id=int(data["id"]), email=_text(data.get("email")), website_id=_optional_int(data.get("website_id")),
+                   group_id=_optional_int(data.get("group_id")), raw=data)
+
+
+@dataclass(frozen=True)
 class CurrencyInfo:
     """A store view's currencies (``GET /V1/directory/currency``): orders may be placed in the base
     currency or in any currency with a rate (order amount = base amount × rate)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -19,9 +19,10 @@ from sales_channel.domain.amazon_order import Address, AmazonOrder, AmazonOrderI
 from sales_channel.domain.errors import ImportBlocked, QuarantineReason
 from sales_channel.domain.money import as_number, quantize
 from sales_channel.domain.rules import Decision
-from sales_channel.domain.settings import CustomerCreation, OrderNumberSource, StoreSettings
+from sales_channel.domain.settings import OrderNumberSource, StoreSettings
 
 PAYMENT_METHOD = "amazon_sales_channel"
+NOT_LOGGED_IN_GROUP, GENERAL_GROUP = 0, 1  # Magento's default customer groups
 SHIPPING_METHOD = "amazon_sales_channel_shipping"
 # Countries where a postal code is optional (Amazon sends none for them).
 _NO_POSTAL_CODE = {"AE", "AG", "AO", "BS", "BZ", "HK", "IE", "JM", "QA", "SA"}
@@ -153,7 +154,8 @@ def increment_id_for(order: AmazonOrder, store: StoreSettings) -> str | None:
 
 def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, currency: StoreCurrency,
               products: Mapping[str, CatalogProduct], sku_map: Mapping[str, str]) -> CommerceOrderDraft:
-    """Build the Commerce order for an order the creation matrix says to create."""
+    """Build the Commerce order (a guest order; see ``for_customer``) for an order the creation matrix
+    says to create."""
     if not decision.creates:
         raise ValueError(f"order {order.order_id}: decision {decision} does not create an order")
     if not currency.allows(order.currency):
@@ -234,8 +236,7 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         "status": store.imported_order_status,
         "customer_email": email,
         "customer_firstname": buyer_first, "customer_lastname": buyer_last,
-        "customer_is_guest": 1 if store.customer_creation is CustomerCreation.GUEST else 0,
-        "customer_group_id": 0,
+        "customer_is_guest": 1, "customer_group_id": NOT_LOGGED_IN_GROUP,
         "base_currency_code": base, "global_currency_code": base, "store_currency_code": base,
         "order_currency_code": cur, "base_to_order_rate": as_number(rate), "base_to_global_rate": 1,
         "store_to_order_rate": as_number(rate), "store_to_base_rate": 1,
@@ -270,6 +271,12 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         billing_address["company"] = billing_address["company"] or order.buyer.company
     entity = {k: v for k, v in entity.items() if v is not None}
     return CommerceOrderDraft(entity=entity, stock_moves=tuple(stock_moves), increment_id=increment_id)
+
+
+def for_customer(draft: CommerceOrderDraft, customer_id: int) -> CommerceOrderDraft:
+    """The same order, placed by the customer account ``customer_id`` instead of a guest."""
+    entity = {**draft.entity, "customer_id": customer_id, "customer_is_guest": 0, "customer_group_id": GENERAL_GROUP}
+    return replace(draft, entity=entity)
 
 
 MARKETPLACE_NAMES = {

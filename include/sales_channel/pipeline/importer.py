@@ -49,10 +49,12 @@ from sales_channel.domain.mapping import (
     CommerceOrderDraft,
     StoreCurrency,
     commerce_sku_for,
+    for_customer,
     map_order,
+    split_name,
 )
 from sales_channel.domain.rules import Decision, decide
-from sales_channel.domain.settings import StockHandling, StoreSettings
+from sales_channel.domain.settings import CustomerCreation, StockHandling, StoreSettings
 from sales_channel.pipeline.progress import ProgressLog
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.locks import hold
@@ -159,6 +161,7 @@ class OrderImporter:
         self._salable: dict[str, Decimal] = {}  # Commerce SKU → salable quantity, minus what this run took
         self._lock = threading.Lock()  # guards _salable and the summary's counters across creating threads
         self._currency: StoreCurrency | None = None
+        self._website: int | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._finisher: ThreadPoolExecutor | None = None
         self._in_flight: set[str] = set()  # orders this run has claimed and is creating
@@ -336,6 +339,8 @@ class OrderImporter:
                 self._adopt(order, claim, found, summary, open_quarantine)
             else:
                 to_create.append((order, draft, claim))
+        if self.settings.customer_creation is CustomerCreation.CREATE:
+            to_create = self._as_customers(to_create, summary)
         self._in_flight.update(order.order_id for order, _, _ in mine)
         creates = [self._pool.submit(self._create_one, order, draft, claim, summary, open_quarantine)
                    for order, draft, claim in to_create]
@@ -505,6 +510,65 @@ class OrderImporter:
             for sku, qty in moves:
                 if sku in self._salable and sign > 0:
                     self._salable[sku] += qty
+
+    def _as_customers(self, batch: list[tuple[AmazonOrder, CommerceOrderDraft, OutboxItem]],
+                      summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft, OutboxItem]]:
+        """Place each order as its buyer's customer account (created when missing). Orders without a
+        buyer email (Amazon-fulfilled) stay guest orders; an order whose account could not be made fails
+        for now and is retried, rather than being created as a guest."""
+        failures: dict[str, Exception] = {}
+        customers = self._customers([order for order, _, _ in batch], failures)
+        placed = []
+        for order, draft, claim in batch:
+            email = order.buyer.email.casefold() if order.buyer and order.buyer.email else None
+            if email in failures:
+                self._fail(order.order_id, claim.id, failures[email], summary)
+            elif email in customers:
+                placed.append((order, for_customer(draft, customers[email]), claim))
+            else:
+                placed.append((order, draft, claim))
+        return placed
+
+    def _customers(self, orders: list[AmazonOrder], failures: dict[str, Exception]) -> dict[str, int]:
+        """Lower-cased buyer email → Commerce customer id, creating the accounts that do not exist yet."""
+        buyers = {o.buyer.email.casefold(): o for o in orders if o.buyer and o.buyer.email}
+        if not buyers:
+            return {}
+        website_id = self._website_id()
+        found = {email: c.id for email, c in self.commerce.find_customers_by_emails(buyers, website_id).items()}
+
+        def create(email: str) -> None:
+            order = buyers[email]
+            first, last = split_name(order.buyer.name or "") if order.buyer.name else ("Amazon", "Customer")
+            try:
+                customer = self.commerce.create_customer({
+                    "email": order.buyer.email, "firstname": first, "lastname": last,
+                    "website_id": website_id, "store_id": self.settings.store_id})
+            except (ValidationError, AmbiguousWriteError) as exc:
+                # Created meanwhile by another worker, or maybe by this call: look before failing.
+                existing = self.commerce.find_customers_by_emails([email], website_id).get(email)
+                if existing is None:
+                    with self._lock:
+                        failures[email] = exc
+                    return
+                customer = existing
+            except Exception as exc:  # noqa: BLE001 - that buyer's orders fail; the others go on
+                with self._lock:
+                    failures[email] = exc
+                return
+            else:
+                self._event(order.order_id, "customer_created", f"created Commerce customer {customer.id}",
+                            {"commerce_customer_id": customer.id})
+            with self._lock:
+                found[email] = customer.id
+
+        self._each(create, [(email,) for email in buyers if email not in found])
+        return found
+
+    def _website_id(self) -> int:
+        if self._website is None:
+            self._website = int(self.commerce.get_store_config()["website_id"])
+        return self._website
 
     # -- helpers -------------------------------------------------------------------------------------
 

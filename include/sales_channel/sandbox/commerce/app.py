@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sales_channel.sandbox.commerce import errors
 from sales_channel.sandbox.commerce.control import control_router
+from sales_channel.sandbox.commerce.customers import CustomerService
 from sales_channel.sandbox.commerce.errors import MagentoError, bad_request, magento_error_handler
 from sales_channel.sandbox.commerce.fields import FieldsFilterMiddleware
 from sales_channel.sandbox.commerce.products import CatalogService
@@ -45,6 +46,7 @@ class CommerceSandbox:
         self.clock = SandboxClock(config.time_scale)
         self.state = StateStore(config.state_dir, fresh=config.fresh)
         self.catalog = CatalogService(self.state, self.clock)
+        self.customers = CustomerService(self.state, self.clock)
         self.sales = SalesService(self.state, self.clock, PATH_STORES)
         self.injector = FaultInjector(base_latency_ms=config.latency_ms)
         if self.state.is_empty:
@@ -129,6 +131,21 @@ def api_router(sandbox: CommerceSandbox) -> APIRouter:
                 dependencies=[Depends(authorized("Magento_Backend::store"))])
     def currency_info(store: Annotated[Store, Depends(_store)]) -> JSONResponse:
         return _json(currency_information(STORE_VIEWS[0] if store is PATH_STORES["all"] else store))
+
+    # Customers ------------------------------------------------------------------------------------
+    customers = Depends(authorized("Magento_Customer::manage"))
+
+    @router.post("/V1/customers", name="createCustomer", dependencies=[customers])
+    def create_customer(store: Annotated[Store, Depends(_store)], body: JsonBody = None) -> JSONResponse:
+        return _json(sandbox.customers.create(body, STORE_VIEWS[0] if store is PATH_STORES["all"] else store))
+
+    @router.get("/V1/customers/search", name="searchCustomers", dependencies=[customers])
+    def search_customers(search: Annotated[SearchCriteria, Depends(criteria)]) -> JSONResponse:
+        return _json(search_result(sandbox.customers.all(), search))
+
+    @router.get("/V1/customers/{customer_id}", name="getCustomer", dependencies=[customers])
+    def get_customer(customer_id: int) -> JSONResponse:
+        return _json(sandbox.customers.get(customer_id))
 
     # Catalog --------------------------------------------------------------------------------------
     products = Depends(authorized("Magento_Catalog::products"))

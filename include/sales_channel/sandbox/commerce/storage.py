@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-KINDS = ("order", "invoice", "shipment", "creditmemo", "product", "track", "comment")
+KINDS = ("order", "invoice", "shipment", "creditmemo", "product", "track", "comment", "customer")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (kind TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,

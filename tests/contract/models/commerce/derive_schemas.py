@@ -41,11 +41,14 @@ ROOTS = (
     "store-data-store-interface",
     "store-data-store-config-interface",
     "directory-data-currency-information-interface",
+    "customer-data-customer-interface",
+    "customer-data-customer-search-results-interface",
     "error-response",
 )
 # Written into the package as well: the sandbox validates the bodies it receives with them.
 PACKAGE_ROOTS = ("sales-data-order-interface", "sales-data-order-status-history-interface",
-                 "sales-data-shipment-track-interface", "catalog-inventory-data-stock-item-interface")
+                 "sales-data-shipment-track-interface", "catalog-inventory-data-stock-item-interface",
+                 "customer-data-customer-interface")
 
 
 def _refs(node: Any) -> set[str]:
