@@ -29,7 +29,7 @@ from sales_channel.sandbox.oracle import importable
 pytestmark = pytest.mark.slow
 
 MARKETS = ["ATVPDKIKX0DER", "A1VC38T7YXB528"]
-LEASE_S = 3
+LEASE_S = 10  # long enough for one create call; the killed worker's claims expire after it
 
 
 @pytest.fixture

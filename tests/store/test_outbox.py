@@ -145,3 +145,15 @@ def test_concurrent_claiming_processes_never_share_an_item(live_store, migrated_
     assert sum(1 for ids_won in won if ids_won) >= 2, "the claimers did not overlap"
     confirmed = [live_store.outbox.get("confirm_shipment", f"s{n}") for n in range(240)]
     assert {(item.status, item.attempts) for item in confirmed} == {(OutboxStatus.CONFIRMED, 1)}
+
+
+def test_renew_extends_a_held_claim_and_refuses_one_taken_over(store, clock):
+    store.outbox.enqueue("k", "s1", "t", {})
+    (item,) = store.outbox.claim("w1", 10, timedelta(seconds=30))
+    clock.advance(timedelta(seconds=20))
+    assert store.outbox.renew(item.id, "w1", timedelta(seconds=30))
+    clock.advance(timedelta(seconds=20))  # still held thanks to the renewal
+    assert store.outbox.claim_sources("k", ["s1"], "w2", timedelta(seconds=30)) == {}
+    clock.advance(timedelta(seconds=20))  # now expired: another worker takes it over
+    assert set(store.outbox.claim_sources("k", ["s1"], "w2", timedelta(seconds=30))) == {"s1"}
+    assert not store.outbox.renew(item.id, "w1", timedelta(seconds=30))

@@ -391,6 +391,11 @@ class OrderImporter:
 
     def _create_one(self, order: AmazonOrder, draft: CommerceOrderDraft, claim: OutboxItem,
                     summary: ImportSummary, open_quarantine: set[str]) -> None:
+        if not self.channel.outbox.renew(claim.id, self.worker_id, self.lease):
+            # Waited so long that the claim expired and another worker took it over: it is theirs now.
+            with self._lock:
+                summary.outcomes[Outcome.ELSEWHERE] += 1
+            return
         try:
             try:
                 created = self.commerce.create_order(draft.entity)

@@ -128,6 +128,15 @@ class OutboxRepository:
                 ).returning(OutboxItem), execution_options={"synchronize_session": False}).all()
         return sorted(claimed, key=lambda item: (item.next_attempt_at, item.id))
 
+    def renew(self, item_id: int, worker: str, lease: timedelta) -> bool:
+        """Extend ``worker``'s claim to ``now + lease``, unless another worker has claimed the item since
+        (its lease expired): call it right before an irreversible call. False when the claim is lost."""
+        now = self._clock()
+        with self._sessions.write() as session:
+            return bool(session.execute(update(OutboxItem).where(
+                OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_by == worker,
+            ).values(claimed_until=now + lease, updated_at=now)).rowcount)
+
     def mark_sent(self, item_id: int, worker: str, feed_id: str | None = None) -> None:
         """The other side accepted the call and will report the result later (e.g. in feed ``feed_id``)."""
         now = self._clock()
