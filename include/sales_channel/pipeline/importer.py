@@ -407,10 +407,11 @@ class OrderImporter:
                 self._adopt(order, claim, found, summary, open_quarantine)
                 return
             except ValidationError as rejected:
+                why = _without_values(rejected)
                 entry = self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "order",
-                                                       f"Commerce refused it: {rejected}"), summary)
+                                                       f"Commerce refused it: {why}"), summary)
                 # The claim comes due again with the quarantine's next attempt, not before.
-                self.channel.outbox.mark_failed(claim.id, f"Commerce refused the order: {rejected}", self.worker_id,
+                self.channel.outbox.mark_failed(claim.id, f"Commerce refused the order: {why}", self.worker_id,
                                                 retry_at=entry.next_attempt_at)
                 return
             self._finish(order, claim, created, draft.stock_moves, Outcome.CREATED, summary, open_quarantine)
@@ -647,3 +648,14 @@ class OrderImporter:
 
     def _event(self, order_id: str, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
         self.channel.events.append(self.account, order_id, kind, message, details)
+
+
+def _without_values(error: CommerceError) -> str:
+    """Magento's message with only field names filled in: a rendered message can echo a submitted value
+    (``Invalid value of "%value"``), which may be buyer data that must not reach logs or the database."""
+    message = error.template
+    if isinstance(error.parameters, Mapping):
+        for name in ("fieldName", "field_name", "field"):
+            if isinstance(error.parameters.get(name), str):
+                message = message.replace(f"%{name}", error.parameters[name])
+    return message
