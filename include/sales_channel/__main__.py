@@ -1,7 +1,9 @@
-"""Run the pipelines without Airflow (scripts, benchmarks, the concurrency tests):
+"""Run the pipelines without Airflow (scripts, benchmarks, the concurrency tests), and small
+operations on the channel database:
 
     python -m sales_channel import --settings stores.json --store us --amazon-url URL --commerce-url URL \\
         --db-url sqlite:///channel.db [--rate-scale F] [--workers W]
+    python -m sales_channel sku-map --db-url URL --account amazon_sp_api_default [AMAZON_SKU [COMMERCE_SKU]]
 
 Credentials come from the environment (never the command line, which other users can read):
 SP_API_CLIENT_ID, SP_API_CLIENT_SECRET, SP_API_REFRESH_TOKEN, COMMERCE_TOKEN. Prints the run's summary
@@ -48,7 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--workers", type=int, default=8)
     run.add_argument("--lease-seconds", type=float, default=900,
                      help="how long a create claim of a worker that died blocks the others")
+    skus = sub.add_parser("sku-map", help="list, set or remove the Commerce SKU of an Amazon seller SKU")
+    skus.add_argument("--db-url", required=True)
+    skus.add_argument("--account", required=True, help="the seller account (its Airflow connection id)")
+    skus.add_argument("--remove", action="store_true", help="remove the mapping of AMAZON_SKU")
+    skus.add_argument("amazon_sku", nargs="?")
+    skus.add_argument("commerce_sku", nargs="?")
     args = parser.parse_args(argv)
+    if args.command == "sku-map":
+        return sku_map(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
 
@@ -68,6 +78,27 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         amazon.close()
         commerce.close()
+        channel.close()
+
+
+def sku_map(args: argparse.Namespace) -> int:
+    """Quarantined orders whose SKU is now mapped import on the next run."""
+    channel = ChannelStore.open(args.db_url)
+    try:
+        if args.amazon_sku and args.commerce_sku:
+            channel.skus.put(args.account, args.amazon_sku, args.commerce_sku)
+        elif args.amazon_sku and args.remove:
+            if not channel.skus.remove(args.account, args.amazon_sku):
+                print(f"no mapping for {args.amazon_sku!r}", file=sys.stderr)
+                return 1
+        elif args.amazon_sku:
+            mapped = channel.skus.get(args.account, args.amazon_sku)
+            print(mapped or f"{args.amazon_sku} (not mapped: the same SKU in Commerce)")
+            return 0
+        for amazon_sku, commerce_sku in sorted(channel.skus.all(args.account).items()):
+            print(f"{amazon_sku}\t{commerce_sku}")
+        return 0
+    finally:
         channel.close()
 
 

@@ -45,3 +45,9 @@ class SkuMapRepository:
                     SkuMapping.seller_account == seller_account,
                     SkuMapping.amazon_seller_sku.in_(batch))).tuples().all())
         return found
+
+    def all(self, seller_account: str) -> dict[str, str]:
+        """Every mapping of the seller account: Amazon seller SKU → Commerce SKU."""
+        with self._sessions.read() as session:
+            return dict(session.execute(select(SkuMapping.amazon_seller_sku, SkuMapping.commerce_sku).where(
+                SkuMapping.seller_account == seller_account)).tuples().all())
