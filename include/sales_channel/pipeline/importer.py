@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from sales_channel.amazon.client import OrderPage, OrderSearch, SpApiClient
+from sales_channel.amazon.errors import SpApiError
 from sales_channel.amazon.models import IncludedData
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.commerce.errors import AmbiguousWriteError, CommerceError, ValidationError
@@ -638,7 +639,13 @@ class OrderImporter:
                 summary.resolved += 1
 
     def _fail(self, order_id: str, claim_id: int, exc: Exception, summary: ImportSummary) -> None:
-        message = f"{type(exc).__name__}: {exc}" if isinstance(exc, CommerceError | ValueError) else type(exc).__name__
+        # The error's kind and the service's reason, never text that may echo an order's buyer data.
+        if isinstance(exc, CommerceError):
+            message = f"{type(exc).__name__}: {exc.operation} {exc.status or ''} {_without_values(exc)}".rstrip()
+        elif isinstance(exc, SpApiError):
+            message = f"{type(exc).__name__}: {exc.operation} {exc.status} {exc.code}"
+        else:
+            message = type(exc).__name__
         self.channel.outbox.mark_failed(claim_id, message, self.worker_id, retry_at=self._clock())
         self._event(order_id, "import_failed", f"will retry: {message}")
         with self._lock:
