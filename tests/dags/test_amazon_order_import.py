@@ -152,3 +152,26 @@ def test_customer_accounts_are_created_once_per_buyer_when_the_store_asks(world:
 
     assert run_dag("amazon_order_import").state == "success"
     assert len(world.commerce_control("GET", "ledger", params={"event": "customer_created"})["events"]) == len(created)
+
+
+def test_orders_in_a_currency_the_store_does_not_take_wait_until_it_does(world: World):
+    # The US marketplace routed to the EUR store view, which takes EUR, GBP and SEK but not USD.
+    us_only = {"amazon_conn_id": ACCOUNT, "commerce_conn_id": "adobe_commerce_default",
+               "connected_since": world.stores()["us"]["connected_since"], "marketplace_ids": ["ATVPDKIKX0DER"]}
+    world.set_stores({"us": {**us_only, "store_code": "de", "store_id": 2}})
+    assert run_dag("amazon_order_import").state == "success"
+    us_orders = {o["orderId"]: o for o in world.all_amazon_orders()
+                 if o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and creatable(o)}
+    channel = world.channel()
+    quarantined = {e.amazon_order_id: e for e in channel.quarantine.open(ACCOUNT)}
+    assert set(quarantined) == set(us_orders) and world.commerce_orders() == {}
+    assert {e.reason_code for e in quarantined.values()} == {"currency_not_allowed"}
+    assert "USD is not allowed in Commerce store 'de'" in next(iter(quarantined.values())).message
+
+    # The cause goes away (the marketplace now goes to the USD store view): the retry imports them.
+    world.set_stores({"us": {**us_only, "store_code": "default", "store_id": 1}})
+    assert run_dag("amazon_order_import").state == "success"
+    importable = {i for i, o in us_orders.items() if catalog_blocker(o) is None}
+    assert set(world.commerce_orders()) == importable
+    still = {e.amazon_order_id: e.reason_code for e in channel.quarantine.open(ACCOUNT)}
+    assert still == {i: catalog_blocker(o) for i, o in us_orders.items() if i not in importable}
