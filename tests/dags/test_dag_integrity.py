@@ -33,3 +33,21 @@ def test_every_dag_follows_conventions(dagbag, dag_file):
         assert dag.start_date.tzinfo is not None and dag.start_date.utcoffset().total_seconds() == 0
         for task in dag.tasks:
             assert task.retries >= 2, f"{dag.dag_id}.{task.task_id}: retries >= 2"
+
+
+def test_parsing_reads_no_connection_and_no_variable(airflow_db, monkeypatch):
+    """Top-level DAG code runs at every parse: it must not touch connections, variables or the network."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook, Variable
+
+    touched = []
+
+    def refuse(*args, **kwargs):
+        touched.append(args)
+        raise AssertionError("read at parse time")
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(refuse))
+    monkeypatch.setattr(Variable, "get", staticmethod(refuse))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert bag.import_errors == {} and touched == []
+    assert len(bag.dags) == len(DAG_FILES)
