@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from sales_channel.sandbox.common.sqlite_state import SqliteState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,53 +71,20 @@ def _order_row(doc: dict[str, Any]) -> tuple[str, ...]:
             json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
 
 
-class Store:
+class Store(SqliteState):
     """All persistent state of one Amazon sandbox."""
 
     FILE_NAME = "amazon-sandbox.sqlite3"
 
     def __init__(self, state_dir: Path, fresh: bool = False) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / self.FILE_NAME
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Store]:
-        """Exclusive, atomic section; nested use joins the outer transaction."""
-        with self._lock:
-            outermost = self._depth == 0
-            if outermost:
-                self._db.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield self
-            except BaseException:
-                self._depth -= 1
-                if outermost:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if outermost:
-                self._db.execute("COMMIT")
+        super().__init__(state_dir, self.FILE_NAME, SCHEMA, fresh)
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self.lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        with self._lock:
+        with self.lock:
             return self._db.execute(sql, tuple(params))
 
     # --- meta -----------------------------------------------------------------------------------

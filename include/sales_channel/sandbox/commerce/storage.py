@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sales_channel.sandbox.common.sqlite_state import SqliteState
 
 KINDS = ("order", "invoice", "shipment", "creditmemo", "product", "track", "comment", "customer")
 
@@ -35,50 +33,21 @@ def magento_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class StateStore:
+class StateStore(SqliteState):
     """Thread-safe documents by (kind, id), counters, admin tokens and the ledger of state changes."""
 
     FILE_NAME = "commerce.sqlite3"
 
     def __init__(self, state_dir: Path, fresh: bool = False) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / self.FILE_NAME
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        self.lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(state_dir, self.FILE_NAME, _SCHEMA, fresh)
         self._docs: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in KINDS}
         for kind, entity_id, body in self._db.execute("SELECT kind, id, body FROM entities ORDER BY id"):
             self._docs.setdefault(kind, {})[entity_id] = json.loads(body)
-        self._in_transaction = 0
 
     @property
     def is_empty(self) -> bool:
         with self.lock:
             return not any(self._docs.values())
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Hold the lock and commit every write inside as one SQLite transaction."""
-        with self.lock:
-            outer = self._in_transaction == 0
-            if outer:
-                self._db.execute("BEGIN")
-            self._in_transaction += 1
-            try:
-                yield
-            except BaseException:
-                self._in_transaction -= 1
-                if outer:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._in_transaction -= 1
-            if outer:
-                self._db.execute("COMMIT")
 
     def wipe(self) -> None:
         with self.transaction():
