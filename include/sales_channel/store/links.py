@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
 from sales_channel.store.models import OrderLink
+
+K = TypeVar("K", str, int)
 
 
 @dataclass(frozen=True)
@@ -46,18 +50,16 @@ class LinkRepository:
 
     def get_many(self, seller_account: str, amazon_order_ids: Iterable[str]) -> dict[str, OrderLink]:
         """The links of a batch of orders, by Amazon order id (one query per 1000 ids)."""
-        found: dict[str, OrderLink] = {}
-        with self._sessions.read() as session:
-            for batch in chunked(dict.fromkeys(amazon_order_ids)):
-                found.update((link.amazon_order_id, link) for link in session.scalars(select(OrderLink).where(
-                    OrderLink.seller_account == seller_account, OrderLink.amazon_order_id.in_(batch))))
-        return found
+        return self._batch(OrderLink.seller_account == seller_account, OrderLink.amazon_order_id, amazon_order_ids)
 
     def get_by_commerce_ids(self, store_code: str, entity_ids: Iterable[int]) -> dict[int, OrderLink]:
         """The links of a batch of Commerce orders of one store, by Commerce entity_id."""
-        found: dict[int, OrderLink] = {}
+        return self._batch(OrderLink.store_code == store_code, OrderLink.commerce_entity_id, entity_ids)
+
+    def _batch(self, scope: ColumnElement[bool], key: InstrumentedAttribute[K], values: Iterable[K]) -> dict[K, OrderLink]:
+        found: dict[K, OrderLink] = {}
         with self._sessions.read() as session:
-            for batch in chunked(dict.fromkeys(entity_ids)):
-                found.update((link.commerce_entity_id, link) for link in session.scalars(select(OrderLink).where(
-                    OrderLink.store_code == store_code, OrderLink.commerce_entity_id.in_(batch))))
+            for batch in chunked(dict.fromkeys(values)):
+                found.update((getattr(link, key.key), link)
+                             for link in session.scalars(select(OrderLink).where(scope, key.in_(batch))))
         return found
