@@ -18,17 +18,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 from sales_channel.amazon.auth import LwaCredentials
-from sales_channel.amazon.client import SpApiClient
-from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import parse_settings
 from sales_channel.pipeline.importer import ImportSummary, OrderImporter
+from sales_channel.pipeline.standalone import open_importer
 from sales_channel.ratelimit import USAGE_PLANS
-from sales_channel.ratelimit.sql import SqlBucketStore
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.sandbox.common.config import SandboxConfig
 from sales_channel.sandbox.common.server import ProcessServer
@@ -58,13 +57,12 @@ def store_settings():
                                      "connected_since": since}})["bench"]
 
 
-def importer(amazon_url: str, commerce_url: str, db_url: str, scale: float, workers: int):
-    channel = ChannelStore.open(db_url)
-    amazon = SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
-                         seller_id="bench-seller", base_url=amazon_url, bucket_store=SqlBucketStore(channel.engine),
-                         rate_scale=scale)
-    commerce = CommerceClient(commerce_url, CREDS["commerce_token"], pool_maxsize=workers * 2)
-    return OrderImporter(store_settings(), amazon, commerce, channel, workers=workers), amazon, commerce, channel
+def importer(stack: ExitStack, amazon_url: str, commerce_url: str, db_url: str, scale: float,
+             workers: int) -> OrderImporter:
+    return stack.enter_context(open_importer(
+        store_settings(), amazon_url=amazon_url, commerce_url=commerce_url, db_url=db_url,
+        credentials=LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
+        commerce_token=CREDS["commerce_token"], rate_scale=scale, workers=workers))
 
 
 def channel_order_ids(channel: ChannelStore) -> list[str]:
@@ -96,9 +94,11 @@ def main() -> int:
                                                             latency_ms=args.commerce_latency_ms, **common)).start()
     sample_commerce = ProcessServer("commerce", SandboxConfig(state_dir=work / "commerce-sample",
                                                               latency_ms=args.commerce_latency_ms, **common)).start()
+    stack = ExitStack()
     try:
-        run, sp_api, commerce, channel = importer(amazon.url, main_commerce.url, f"sqlite:///{work / 'main.db'}",
-                                                  args.time_scale, args.workers)
+        run = importer(stack, amazon.url, main_commerce.url, f"sqlite:///{work / 'main.db'}", args.time_scale,
+                       args.workers)
+        sp_api, commerce, channel = run.amazon, run.commerce, run.channel
         requests.delete(f"{amazon.url}/_sandbox/calls", timeout=10)
         started = time.monotonic()
         summary: ImportSummary = run.run(run.plan_window())
@@ -117,8 +117,9 @@ def main() -> int:
         # The same creation work with one worker, on a sample, against fresh state.
         sample_ids = sorted(links)[: args.sample]
         raws = [requests.get(f"{amazon.url}/_sandbox/orders/{i}", timeout=10).json()["order"] for i in sample_ids]
-        one, _, one_commerce, _ = importer(amazon.url, sample_commerce.url, f"sqlite:///{work / 'sample.db'}",
-                                           args.time_scale, 1)
+        one = importer(stack, amazon.url, sample_commerce.url, f"sqlite:///{work / 'sample.db'}",
+                       args.time_scale, 1)
+        one_commerce = one.commerce
         sample_summary = ImportSummary(store="sample")
         started_one = time.monotonic()
         one.import_orders(raws, sample_summary)
@@ -160,6 +161,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     finally:
+        stack.close()
         for server in (amazon, main_commerce, sample_commerce):
             server.stop()
 

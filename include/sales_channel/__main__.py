@@ -21,11 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from sales_channel.amazon.auth import LwaCredentials
-from sales_channel.amazon.client import SpApiClient
-from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import parse_settings
-from sales_channel.pipeline.importer import OrderImporter
-from sales_channel.ratelimit.sql import SqlBucketStore
+from sales_channel.pipeline.standalone import open_importer
 from sales_channel.store.channel_store import ChannelStore
 
 
@@ -63,22 +60,13 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
 
     settings = parse_settings(args.settings.read_text())[args.store]
-    channel = ChannelStore.open(args.db_url)
     credentials = LwaCredentials(_env("SP_API_CLIENT_ID"), _env("SP_API_CLIENT_SECRET"), _env("SP_API_REFRESH_TOKEN"))
-    amazon = SpApiClient(credentials, seller_id=settings.amazon_conn_id, base_url=args.amazon_url,
-                         bucket_store=SqlBucketStore(channel.engine), rate_scale=args.rate_scale)
-    commerce = CommerceClient(args.commerce_url, _env("COMMERCE_TOKEN"), store_code=settings.store_code,
-                              pool_maxsize=args.workers * 2)
-    try:
-        importer = OrderImporter(settings, amazon, commerce, channel, workers=args.workers,
-                                 lease=timedelta(seconds=args.lease_seconds))
+    with open_importer(settings, amazon_url=args.amazon_url, commerce_url=args.commerce_url, db_url=args.db_url,
+                       credentials=credentials, commerce_token=_env("COMMERCE_TOKEN"), rate_scale=args.rate_scale,
+                       workers=args.workers, lease=timedelta(seconds=args.lease_seconds)) as importer:
         summary = importer.run(importer.plan_window())
-        print(json.dumps(summary.to_json()), flush=True)
-        return 0
-    finally:
-        amazon.close()
-        commerce.close()
-        channel.close()
+    print(json.dumps(summary.to_json()), flush=True)
+    return 0
 
 
 def sku_map(args: argparse.Namespace) -> int:

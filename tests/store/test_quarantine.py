@@ -49,3 +49,12 @@ def test_resolve_closes_and_a_new_failure_reopens_with_a_fresh_count(store, cloc
     reopened = store.quarantine.record("ACCOUNT-1", "302-1", "OUT_OF_STOCK", "SKU A is out of stock")
     assert (reopened.attempts, reopened.reason_code, reopened.resolved_at, reopened.first_seen_at) == (
         1, "OUT_OF_STOCK", None, clock())
+
+
+def test_open_among_tells_which_of_a_batch_are_quarantined_now(store):
+    store.quarantine.record("acct", "111-0000000-0000001", "unknown_sku", "SKU X is not in the catalog")
+    store.quarantine.record("acct", "111-0000000-0000002", "out_of_stock", "product Y: 2 needed, 0 salable")
+    store.quarantine.record("other", "111-0000000-0000003", "unknown_sku", "SKU X is not in the catalog")
+    store.quarantine.resolve("acct", "111-0000000-0000002", resolved_by="import", resolution="created")
+    ids = ["111-0000000-0000001", "111-0000000-0000002", "111-0000000-0000003", "111-0000000-0000004"]
+    assert store.quarantine.open_among("acct", ids) == {"111-0000000-0000001"}

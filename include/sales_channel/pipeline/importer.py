@@ -144,6 +144,14 @@ class ImportSummary:
                 "watermark": self.watermark.isoformat() if self.watermark else None}
 
 
+def plan_window(settings: StoreSettings, channel: ChannelStore, now: datetime) -> ImportWindow:
+    """A run's window: from the store's watermark (minus an overlap) to two minutes before ``now``."""
+    mark = channel.watermarks.get(settings.key, WATERMARK_STREAM)
+    after = mark - OVERLAP if mark else settings.connected_since
+    before = now - SETTLE
+    return ImportWindow(after=min(after, before), before=before)
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -170,13 +178,8 @@ class OrderImporter:
 
     # -- the window ----------------------------------------------------------------------------------
 
-    def plan_window(self, now: datetime | None = None) -> ImportWindow:
-        """The window of this run: from the watermark (minus an overlap) to two minutes ago."""
-        now = now or self._clock()
-        mark = self.channel.watermarks.get(self.settings.key, WATERMARK_STREAM)
-        after = mark - OVERLAP if mark else self.settings.connected_since
-        before = now - SETTLE
-        return ImportWindow(after=min(after, before), before=before)
+    def plan_window(self) -> ImportWindow:
+        return plan_window(self.settings, self.channel, self._clock())
 
     # -- a run ---------------------------------------------------------------------------------------
 
@@ -286,8 +289,9 @@ class OrderImporter:
 
     def _import_batch(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary) -> None:
         changed = self._snapshot(raw_orders)
-        open_quarantine = {e.amazon_order_id for e in self.channel.quarantine.open(self.account)}
-        to_create: list[AmazonOrder] = []
+        open_quarantine = self.channel.quarantine.open_among(
+            self.account, [raw["orderId"] for raw in raw_orders if isinstance(raw.get("orderId"), str)])
+        to_create: list[tuple[AmazonOrder, Decision]] = []
         for raw in raw_orders:
             try:
                 order = parse_order(raw)
@@ -297,7 +301,7 @@ class OrderImporter:
             decision = decide(order, self.settings)
             summary.decisions[decision] += 1
             if decision.creates and self.settings.import_enabled:
-                to_create.append(order)
+                to_create.append((order, decision))
                 continue
             summary.outcomes[Outcome.SKIPPED] += 1
             if decision is Decision.SKIP_CANCELLED:
@@ -310,16 +314,17 @@ class OrderImporter:
         if to_create:
             self._create_all(to_create, open_quarantine, summary)
 
-    def _create_all(self, orders: list[AmazonOrder], open_quarantine: set[str], summary: ImportSummary) -> None:
+    def _create_all(self, orders: list[tuple[AmazonOrder, Decision]], open_quarantine: set[str],
+                    summary: ImportSummary) -> None:
         # An order Amazon returned on two pages is being created already, by this run.
-        orders = [o for o in orders if o.order_id not in self._in_flight]
-        links = self.channel.links.get_many(self.account, [o.order_id for o in orders])
-        for order in orders:
+        orders = [(o, d) for o, d in orders if o.order_id not in self._in_flight]
+        links = self.channel.links.get_many(self.account, [o.order_id for o, _ in orders])
+        for order, _ in orders:
             if order.order_id in links:
                 summary.outcomes[Outcome.ALREADY_LINKED] += 1
                 if order.order_id in open_quarantine:
                     self._resolve(order.order_id, "already imported", summary)
-        pending = [o for o in orders if o.order_id not in links]
+        pending = [(o, d) for o, d in orders if o.order_id not in links]
         if not pending:
             return
         drafts = self._map_all(pending, summary)
@@ -352,14 +357,14 @@ class OrderImporter:
         wait(creates)
         self._take_stock(order_ids)
 
-    def _map_all(self, orders: list[AmazonOrder], summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft]]:
+    def _map_all(self, orders: list[tuple[AmazonOrder, Decision]],
+                 summary: ImportSummary) -> list[tuple[AmazonOrder, CommerceOrderDraft]]:
         """Map each order, quarantining the blocked ones; stock is counted down in Amazon's order."""
-        sku_map = self.channel.skus.get_many(self.account, {i.seller_sku for o in orders for i in o.items})
-        products = self._catalog({commerce_sku_for(i, sku_map) for o in orders for i in o.items})
+        sku_map = self.channel.skus.get_many(self.account, {i.seller_sku for o, _ in orders for i in o.items})
+        products = self._catalog({commerce_sku_for(i, sku_map) for o, _ in orders for i in o.items})
         currency = self._store_currency()
         drafts = []
-        for order in orders:
-            decision = decide(order, self.settings)
+        for order, decision in orders:
             try:
                 with self._lock:
                     draft = map_order(order, decision, self.settings, currency, self._with_salable(products), sku_map)

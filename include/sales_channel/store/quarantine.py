@@ -6,12 +6,13 @@ retried on a bounded exponential backoff until it imports or someone resolves it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
 
-from sales_channel.store._sql import Clock, Sessions, lock_row, utc_now
+from sales_channel.store._sql import Clock, Sessions, chunked, lock_row, utc_now
 from sales_channel.store.models import QuarantinedOrder
 
 
@@ -76,6 +77,16 @@ class QuarantineRepository:
         statement = select(QuarantinedOrder).where(QuarantinedOrder.resolved_at.is_(None)).order_by(
             QuarantinedOrder.first_seen_at, QuarantinedOrder.id)
         return self._list(statement, seller_account)
+
+    def open_among(self, seller_account: str, amazon_order_ids: Iterable[str]) -> set[str]:
+        """Which of these orders are quarantined now (one query per 1000 ids)."""
+        found: set[str] = set()
+        with self._sessions.read() as session:
+            for batch in chunked(dict.fromkeys(amazon_order_ids)):
+                found.update(session.scalars(select(QuarantinedOrder.amazon_order_id).where(
+                    QuarantinedOrder.seller_account == seller_account, QuarantinedOrder.resolved_at.is_(None),
+                    QuarantinedOrder.amazon_order_id.in_(batch))))
+        return found
 
     def get(self, seller_account: str, amazon_order_id: str) -> QuarantinedOrder | None:
         with self._sessions.read() as session:

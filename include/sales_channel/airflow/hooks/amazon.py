@@ -10,6 +10,7 @@ from sales_channel.airflow.hooks._connection import conn_extras, mask
 from sales_channel.amazon.auth import LwaCredentials
 from sales_channel.amazon.client import SpApiClient
 from sales_channel.ratelimit import BucketStore
+from sales_channel.store.channel_store import ChannelStore
 
 
 class AmazonSellingPartnerHook(BaseHook):
@@ -29,10 +30,13 @@ class AmazonSellingPartnerHook(BaseHook):
     hook_name = "Amazon Selling Partner API"
 
     def __init__(self, amazon_conn_id: str = default_conn_name, bucket_store: BucketStore | None = None,
-                 **kwargs: Any) -> None:
+                 channel: ChannelStore | None = None, **kwargs: Any) -> None:
+        """``channel``: the task's open channel database, where the buckets live by default (else the
+        hook opens it)."""
         super().__init__(**kwargs)
         self.amazon_conn_id = amazon_conn_id
         self._bucket_store = bucket_store
+        self._channel = channel
 
     def get_conn(self) -> SpApiClient:
         conn = self.get_connection(self.amazon_conn_id)
@@ -68,7 +72,7 @@ class AmazonSellingPartnerHook(BaseHook):
         from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook
         from sales_channel.ratelimit.sql import SqlBucketStore
 
-        return SqlBucketStore(ChannelDatabaseHook().get_conn().engine)
+        return SqlBucketStore((self._channel or ChannelDatabaseHook().get_conn()).engine)
 
     def test_connection(self) -> tuple[bool, str]:
         """Exchanges the refresh token with Login with Amazon (no SP-API quota is spent)."""

@@ -54,7 +54,7 @@ def open_store(key: str, commerce_pool: int = 16) -> Iterator[StoreContext]:
     """The clients of one store, closed when the task is done."""
     settings = store_settings(key)
     channel = ChannelDatabaseHook().get_conn()
-    amazon = AmazonSellingPartnerHook(settings.amazon_conn_id).get_conn()
+    amazon = AmazonSellingPartnerHook(settings.amazon_conn_id, channel=channel).get_conn()
     commerce = AdobeCommerceHook(settings.commerce_conn_id, store_code=settings.store_code,
                                  pool_maxsize=commerce_pool).get_conn()
     try:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import conf
 
-from sales_channel.airflow.tasks.common import load_settings, open_store
+from sales_channel.airflow.hooks import ChannelDatabaseHook
+from sales_channel.airflow.tasks.common import load_settings, open_store, store_settings
+from sales_channel.pipeline import importer
 from sales_channel.pipeline.importer import ImportWindow, OrderImporter
 
 log = logging.getLogger(__name__)
@@ -30,8 +33,11 @@ def stores_to_import() -> list[str]:
 
 def plan_window(store: str) -> dict[str, str]:
     """Fixed once per run: the import task's retries reuse this window from XCom."""
-    with open_store(store) as ctx:
-        window = OrderImporter(ctx.settings, ctx.amazon, ctx.commerce, ctx.channel).plan_window()
+    channel = ChannelDatabaseHook().get_conn()
+    try:
+        window = importer.plan_window(store_settings(store), channel, datetime.now(UTC))
+    finally:
+        channel.close()
     log.info("store %s: window lastUpdatedAfter=%s lastUpdatedBefore=%s", store, window.after, window.before)
     return window.to_json()
 
