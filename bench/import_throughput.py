@@ -17,7 +17,6 @@ import logging
 import sys
 import tempfile
 import time
-from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from sales_channel.ratelimit import USAGE_PLANS
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.sandbox.common.config import SandboxConfig
 from sales_channel.sandbox.common.server import ProcessServer
-from sales_channel.sandbox.oracle import importable
+from sales_channel.sandbox.oracle import commerce_orders_created, importable
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import AmazonOrder as AmazonOrderRow
 from sqlalchemy import select
@@ -70,11 +69,6 @@ def channel_order_ids(channel: ChannelStore) -> list[str]:
         return [row[0] for row in connection.execute(select(AmazonOrderRow.amazon_order_id))]
 
 
-def commerce_ext_ids(commerce_url: str) -> Counter[str]:
-    events = requests.get(f"{commerce_url}/_sandbox/ledger", params={"event": "order_created"}, timeout=60).json()
-    return Counter(e["ext_order_id"] for e in events["events"])
-
-
 def amazon_calls(amazon_url: str) -> tuple[int, int]:
     """SP-API calls (the faithful API only) and how many of them were throttled (429)."""
     counts = requests.get(f"{amazon_url}/_sandbox/calls", timeout=10).json()
@@ -104,7 +98,7 @@ def main() -> int:
         summary: ImportSummary = run.run(run.plan_window())
         elapsed = time.monotonic() - started
         calls, throttled = amazon_calls(amazon.url)
-        created = commerce_ext_ids(main_commerce.url)
+        created = commerce_orders_created(main_commerce.url)
         links = channel.links.get_many("bench-seller", created)
         commerce_calls = commerce.stats.snapshot()["total"]
         imported = summary.outcomes["created"]

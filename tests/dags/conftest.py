@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from sales_channel.amazon.auth import LwaCredentials
-from sales_channel.amazon.client import SpApiClient
-from sales_channel.amazon.models import ALL_INCLUDED_DATA
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
+from sales_channel.sandbox.oracle import amazon_orders
 from sales_channel.store.channel_store import ChannelStore
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -42,10 +40,6 @@ class World:
         text = document if isinstance(document, str) else json.dumps(document)
         self.monkeypatch.setenv("AIRFLOW_VAR_SALES_CHANNEL_STORES", text)
 
-    def amazon(self) -> SpApiClient:
-        return SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
-                           seller_id="test-reader", base_url=self.amazon_url, rate_scale=1000)
-
     def commerce(self, store_code: str = "default") -> CommerceClient:
         return CommerceClient(self.commerce_url, CREDS["commerce_token"], store_code=store_code)
 
@@ -64,11 +58,7 @@ class World:
 
     def all_amazon_orders(self) -> list[dict[str, Any]]:
         """Every order as Amazon has it now (raw JSON, every dataset)."""
-        with self.amazon() as client:
-            search = client.search_orders(created_after=datetime.now(UTC) - timedelta(days=400),
-                                          created_before=datetime.now(UTC) - timedelta(minutes=3),
-                                          marketplace_ids=US_MARKETS + EU_MARKETS, included_data=ALL_INCLUDED_DATA)
-            return [order.raw for order in search]
+        return amazon_orders(self.amazon_url, US_MARKETS + EU_MARKETS)
 
     def commerce_orders(self) -> dict[str, list[Any]]:
         """Commerce orders by ext_order_id, over both store views."""

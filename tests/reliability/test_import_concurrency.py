@@ -19,12 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
-from sales_channel.amazon.auth import LwaCredentials
-from sales_channel.amazon.client import SpApiClient
-from sales_channel.amazon.models import ALL_INCLUDED_DATA
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
-from sales_channel.sandbox.oracle import importable
+from sales_channel.sandbox.oracle import amazon_orders, commerce_orders_created, importable
 
 pytestmark = pytest.mark.slow
 
@@ -60,18 +56,7 @@ def start_import(tmp_path: Path, sandboxes: tuple[str, str], db_url: str) -> sub
 
 def expected_orders(amazon_url: str) -> set[str]:
     """Orders the creation rules allow and the catalog does not block, from Amazon's own data."""
-    with SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
-                     seller_id="reader", base_url=amazon_url) as client:
-        orders = list(client.search_orders(created_after=datetime.now(UTC) - timedelta(days=400),
-                                           created_before=datetime.now(UTC) - timedelta(minutes=3),
-                                           marketplace_ids=MARKETS, included_data=ALL_INCLUDED_DATA))
-    return {o.order_id for o in orders if importable(o.raw)}
-
-
-def commerce_orders(commerce_url: str) -> Counter[str]:
-    """How many Commerce orders each ext_order_id has (from the sandbox's ledger of creations)."""
-    events = requests.get(f"{commerce_url}/_sandbox/ledger", params={"event": "order_created"}, timeout=30).json()
-    return Counter(e["ext_order_id"] for e in events["events"])
+    return {o["orderId"] for o in amazon_orders(amazon_url, MARKETS) if importable(o)}
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -84,7 +69,7 @@ def test_two_import_processes_on_one_store_create_each_order_once(sandboxes, db_
     first, second = start_import(tmp_path, sandboxes, db_url), start_import(tmp_path, sandboxes, db_url)
     summaries = [json.loads(finish(p).strip().splitlines()[-1]) for p in (first, second)]
 
-    created = commerce_orders(sandboxes[1])
+    created = commerce_orders_created(sandboxes[1])
     assert max(created.values()) == 1, [i for i, n in created.items() if n > 1]
     assert set(created) == expected_orders(sandboxes[0])
     both = Counter()
@@ -96,19 +81,19 @@ def test_two_import_processes_on_one_store_create_each_order_once(sandboxes, db_
 def test_an_import_killed_mid_page_then_run_again_leaves_each_order_once(sandboxes, db_url, tmp_path):
     victim = start_import(tmp_path, sandboxes, db_url)
     deadline = time.monotonic() + 120
-    while sum(commerce_orders(sandboxes[1]).values()) < 15:  # in the middle of the first page
+    while sum(commerce_orders_created(sandboxes[1]).values()) < 15:  # in the middle of the first page
         assert victim.poll() is None, "the import finished before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    partial = sum(commerce_orders(sandboxes[1]).values())
+    partial = sum(commerce_orders_created(sandboxes[1]).values())
     expected = expected_orders(sandboxes[0])
     assert 15 <= partial < len(expected)
 
     time.sleep(LEASE_S + 0.5)  # the dead worker's create claims expire
     finish(start_import(tmp_path, sandboxes, db_url))
 
-    created = commerce_orders(sandboxes[1])
+    created = commerce_orders_created(sandboxes[1])
     assert max(created.values()) == 1, [i for i, n in created.items() if n > 1]
     assert set(created) == expected

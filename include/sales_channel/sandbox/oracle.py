@@ -1,13 +1,17 @@
 """What a correct import of sandbox orders produces, derived from Amazon's data and the shared catalog
-alone — never from the importer's code. Tests and benchmarks check the import against it.
+alone — never from the importer's code — and what the sandboxes hold. Tests and benchmarks check the
+import against it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import requests
 
 from sales_channel.sandbox.catalog import BY_SELLER_SKU, CatalogIssue
 
@@ -57,3 +61,27 @@ def stock_units(order: Mapping[str, Any]) -> Counter[str]:
         shipped = (item.get("fulfillment") or {}).get("quantityFulfilled") or 0
         units[BY_SELLER_SKU[item["product"]["sellerSku"]].sku] += item["quantityOrdered"] - shipped
     return units
+
+
+def amazon_orders(amazon_url: str, marketplace_ids: list[str]) -> list[dict[str, Any]]:
+    """Every order the Amazon sandbox holds for these marketplaces, as Amazon returns it now (all datasets).
+
+    Read as a separate seller-side reader (its own usage-plan bucket in this process)."""
+    from sales_channel.amazon.auth import LwaCredentials
+    from sales_channel.amazon.client import SpApiClient
+    from sales_channel.amazon.models import ALL_INCLUDED_DATA
+    from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
+
+    now = datetime.now(UTC)
+    with SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
+                     seller_id="oracle-reader", base_url=amazon_url) as client:
+        return [order.raw for order in client.search_orders(
+            created_after=now - timedelta(days=400), created_before=now - timedelta(minutes=3),
+            marketplace_ids=marketplace_ids, included_data=ALL_INCLUDED_DATA)]
+
+
+def commerce_orders_created(commerce_url: str) -> Counter[str]:
+    """How many Commerce orders were created for each ext_order_id (the Commerce sandbox's ledger)."""
+    response = requests.get(f"{commerce_url}/_sandbox/ledger", params={"event": "order_created"}, timeout=60)
+    response.raise_for_status()
+    return Counter(e["ext_order_id"] for e in response.json()["events"])
