@@ -97,6 +97,10 @@ def stores(connected_since: datetime) -> dict[str, dict]:
     }
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     AIRFLOW_HOME.mkdir(exist_ok=True)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -117,7 +121,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops everything, like Ctrl-C
     try:
         sandbox_proc = subprocess.Popen(
             [sys.executable, "-m", "sales_channel.sandbox", "--amazon-port", str(AMAZON_PORT),
