@@ -1,33 +1,59 @@
 """`make run`: the sandboxes with seeded orders + `airflow standalone` (SQLite, LocalExecutor).
 
-Runs in the foreground. Ctrl-C (or SIGTERM) stops every process it started: Airflow runs in its own
-process group, which is stopped as a whole (stopping `airflow standalone` by its pid alone leaves its
-workers behind).
+Runs in the foreground. Ctrl-C (or SIGTERM, SIGHUP) stops every process it started *and all their
+descendants*: Airflow's task supervisors and task processes run in process groups of their own, so
+stopping a process group (or `airflow standalone` by its pid) is not enough. The whole tree is
+collected with psutil before anything is signalled (children re-parent when their parent exits), sent
+SIGTERM, given `STOP_GRACE_SECONDS`, and what is left gets SIGKILL. The script returns only once every
+one of them has exited and the ports it used are free, so an immediate second start finds them free.
+
+Knobs (environment):
+
+- `AIRFLOW_PORT` (8080): the API server / UI. `[api] port`, `[api] base_url` and
+  `[core] execution_api_server_url` (where task workers call the execution API) all follow it.
+- `SANDBOX_AMAZON_PORT` (8701), `SANDBOX_COMMERCE_PORT` (8702): the sandboxes; the connections follow.
+- `SANDBOX_ORDERS` (200), `SANDBOX_TIME_SCALE` (1): the seed.
+- `SALES_CHANNEL_RUN_HOME` (the repository): where `airflow_home/` and `var/sandbox/` live.
+- Airflow's own `AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT` (8793) and
+  `AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT` (8794) are honoured (and checked) like the others.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-AIRFLOW_HOME = ROOT / "airflow_home"
-STATE_DIR = ROOT / "var" / "sandbox"
+RUN_HOME = Path(os.environ.get("SALES_CHANNEL_RUN_HOME") or ROOT).resolve()
+AIRFLOW_HOME = RUN_HOME / "airflow_home"
+STATE_DIR = RUN_HOME / "var" / "sandbox"
 BIN = Path(sys.executable).parent
 AIRFLOW_PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 AMAZON_PORT = int(os.environ.get("SANDBOX_AMAZON_PORT", "8701"))
 COMMERCE_PORT = int(os.environ.get("SANDBOX_COMMERCE_PORT", "8702"))
+WORKER_LOG_PORT = int(os.environ.get("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "8793"))
+TRIGGER_LOG_PORT = int(os.environ.get("AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT", "8794"))
 ORDERS = int(os.environ.get("SANDBOX_ORDERS", "200"))
 TIME_SCALE = os.environ.get("SANDBOX_TIME_SCALE", "1")
+PORTS = {"Airflow API server": AIRFLOW_PORT, "Amazon sandbox": AMAZON_PORT, "Commerce sandbox": COMMERCE_PORT,
+         "Airflow worker log server": WORKER_LOG_PORT, "Airflow triggerer log server": TRIGGER_LOG_PORT}
+AIRFLOW_URL = f"http://localhost:{AIRFLOW_PORT}"
+STOP_GRACE_SECONDS = 15.0  # SIGTERM → SIGKILL; a task may take a while to stop (or ignore SIGTERM)
 
 
 def airflow_env() -> dict[str, str]:
@@ -36,13 +62,21 @@ def airflow_env() -> dict[str, str]:
         # `airflow standalone` starts its components as `airflow ...` commands: they must be this venv's.
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         # The demo should import right away: new DAGs start unpaused.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # Every setting that carries the API server's address follows AIRFLOW_PORT: otherwise the task
+        # workers call the execution API on :8080 (nothing there, or another Airflow).
         "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
+        "AIRFLOW__API__BASE_URL": AIRFLOW_URL,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{AIRFLOW_PORT}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(WORKER_LOG_PORT),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(TRIGGER_LOG_PORT),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
     })
     return env
@@ -58,8 +92,12 @@ def admin_password() -> str:
     return password
 
 
+def channel_db_path() -> Path:
+    return AIRFLOW_HOME / "sales_channel.db"
+
+
 def connections(sandbox: dict[str, str]) -> dict[str, dict]:
-    """The Airflow connections that point the pipelines at the sandboxes."""
+    """The Airflow connections that point the pipelines at the sandboxes (on the ports they serve)."""
     return {
         "amazon_sp_api_default": {
             "conn_type": "amazon_sp_api",
@@ -80,7 +118,7 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
         "sales_channel_db": {
             "conn_type": "sales_channel_db",
             "description": "The channel database (SQLite, embedded default)",
-            "host": str(AIRFLOW_HOME / "sales_channel.db"),
+            "host": str(channel_db_path()),
         },
     }
 
@@ -97,81 +135,252 @@ def stores(connected_since: datetime) -> dict[str, dict]:
     }
 
 
+# --- processes -------------------------------------------------------------------------------------
+
+
+def port_in_use(port: int) -> bool:
+    """Something accepts connections on the port (IPv4 or IPv6 loopback)."""
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return True
+    return False
+
+
+def _become_subreaper() -> None:
+    """Linux: orphaned descendants re-parent to this process instead of init, so none escapes the tree."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+class ProcessTree:
+    """Every process started here and every descendant seen since, stopped as one tree."""
+
+    def __init__(self) -> None:
+        self.me = psutil.Process()
+        self.started: list[subprocess.Popen] = []
+        self.known: dict[tuple[int, float], psutil.Process] = {}
+        self._hurry = False
+
+    def popen(self, args: Sequence[str | os.PathLike], **kwargs) -> subprocess.Popen:
+        # A session of its own: a Ctrl-C at the terminal reaches this script only, which stops the tree.
+        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+        self.started.append(proc)
+        self.track()
+        return proc
+
+    def run(self, args: Sequence[str | os.PathLike], **kwargs) -> None:
+        """Run a step to completion (tracked like the rest, so a Ctrl-C during it stops it too)."""
+        proc = self.popen(args, **kwargs)
+        while proc.poll() is None:
+            self.track()
+            time.sleep(0.2)
+        self.started.remove(proc)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, [str(a) for a in args])
+
+    def track(self) -> list[psutil.Process]:
+        """Record every live descendant (of this script and of anything seen before); return the live ones."""
+        children: dict[int, list[psutil.Process]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            children.setdefault(proc.info["ppid"], []).append(proc)
+        todo = [self.me.pid, *(p.pid for p in self.known.values() if p.is_running())]  # not reused pids
+        seen: set[int] = set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            for child in children.get(pid, ()):
+                with contextlib.suppress(psutil.Error):
+                    self.known.setdefault((child.pid, child.create_time()), child)
+                    todo.append(child.pid)
+        self._reap()
+        alive = []
+        for key, proc in list(self.known.items()):
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+                    continue
+            except psutil.Error:
+                pass
+            if not self._is_my_zombie(proc):
+                del self.known[key]
+        return alive
+
+    def _is_my_zombie(self, proc: psutil.Process) -> bool:
+        try:
+            return proc.ppid() == self.me.pid and proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def _reap(self) -> None:
+        """Reap exited children: ours via Popen, adopted orphans (subreaper) via waitpid."""
+        mine = {p.pid for p in self.started}
+        for proc in self.started:
+            proc.poll()
+        with contextlib.suppress(psutil.Error):
+            for child in self.me.children():
+                if child.pid in mine:
+                    continue
+                with contextlib.suppress(ChildProcessError, OSError, psutil.Error):
+                    if child.status() == psutil.STATUS_ZOMBIE:
+                        os.waitpid(child.pid, os.WNOHANG)
+
+    def _signal(self, procs: list[psutil.Process], sig: int) -> None:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(sig)  # psutil checks the pid is still the same process
+
+    def _hurry_up(self, *_: object) -> None:
+        self._hurry = True  # a second Ctrl-C during the stop: SIGKILL now
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM the whole tree, wait up to `grace`, SIGKILL what remains; return when all have exited."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._hurry_up)
+        alive = self.track()  # collect the whole tree first: children re-parent once their parent exits
+        signalled: set[int] = set()
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline and not self._hurry:
+            fresh = [p for p in alive if p.pid not in signalled]
+            self._signal(fresh, signal.SIGTERM)
+            signalled.update(p.pid for p in fresh)
+            time.sleep(0.2)
+            alive = self.track()
+        while alive:
+            names = ", ".join(sorted({_name(p) for p in alive}))
+            print(f"killing {len(alive)} process(es) that did not stop: {names}", file=sys.stderr, flush=True)
+            self._signal(alive, signal.SIGKILL)
+            time.sleep(0.2)
+            alive = self.track()
+        for proc in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        self._reap()
+
+
+def _name(proc: psutil.Process) -> str:
+    try:
+        return f"{proc.pid} {' '.join(proc.cmdline()[:3]) or proc.name()}"
+    except psutil.Error:
+        return str(proc.pid)
+
+
+def wait_ports_free(ports: dict[str, int], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    busy = ports
+    while busy and time.monotonic() < deadline:
+        busy = {name: port for name, port in busy.items() if port_in_use(port)}
+        if busy:
+            time.sleep(0.2)
+    for name, port in busy.items():
+        print(f"port {port} ({name}) is still in use", file=sys.stderr, flush=True)
+
+
+def _forward(stream, prefix: str) -> None:
+    """Keep a child's pipe drained (it would block once full), echoing its lines."""
+    for line in stream:
+        print(f"{prefix} | {line.rstrip()}", flush=True)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def migrate_channel_db(tree: ProcessTree, env: dict[str, str]) -> None:
+    """THE call site for the channel database's migrations (`sales_channel_db`), run before Airflow starts.
+
+    TODO(migrations): `python -m sales_channel migrate` does not exist yet (another change adds it);
+    until then the importer migrates the channel database itself. Once it exists, call it here, e.g.
+    `tree.run([sys.executable, "-m", "sales_channel", "migrate", "--db-url",
+    f"sqlite:///{channel_db_path()}"], env=env, stdout=subprocess.DEVNULL)`.
+    """
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> int:
-    AIRFLOW_HOME.mkdir(exist_ok=True)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # like Ctrl-C: stop everything
+        signal.signal(sig, _interrupt)
+    busy = {name: port for name, port in PORTS.items() if port_in_use(port)}
+    if busy:
+        for name, port in busy.items():
+            print(f"port {port} ({name}) is in use: stop what runs there, or choose another port "
+                  "(AIRFLOW_PORT, SANDBOX_AMAZON_PORT, SANDBOX_COMMERCE_PORT)", file=sys.stderr)
+        return 1
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     env = airflow_env()
-    started: list[subprocess.Popen] = []
-
-    def stop_all(*_: object) -> None:
-        for proc in reversed(started):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 20
-        for proc in started:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops everything, like Ctrl-C
+    _become_subreaper()
+    tree = ProcessTree()
     try:
-        sandbox_proc = subprocess.Popen(
+        sandbox_proc = tree.popen(
             [sys.executable, "-m", "sales_channel.sandbox", "--amazon-port", str(AMAZON_PORT),
              "--commerce-port", str(COMMERCE_PORT), "--orders", str(ORDERS), "--time-scale", TIME_SCALE,
              "--state-dir", str(STATE_DIR)],
-            stdout=subprocess.PIPE, text=True, start_new_session=True)
-        started.append(sandbox_proc)
-        sandbox = json.loads(sandbox_proc.stdout.readline())
+            stdout=subprocess.PIPE, text=True)
+        first = sandbox_proc.stdout.readline()
+        try:
+            sandbox = json.loads(first)
+        except json.JSONDecodeError:
+            print(f"the sandboxes did not start: {first.strip() or 'no output'}", file=sys.stderr)
+            return 1
+        threading.Thread(target=_forward, args=(sandbox_proc.stdout, "sandbox"), daemon=True).start()
         print(f"Sandboxes up: Amazon {sandbox['amazon_url']}, Commerce {sandbox['commerce_url']}", flush=True)
 
-        subprocess.run([BIN / "airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        tree.run([BIN / "airflow", "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
+        migrate_channel_db(tree, env)
         conn_file = AIRFLOW_HOME / "sandbox_connections.json"
         conn_file.write_text(json.dumps(connections(sandbox), indent=2))
-        subprocess.run([BIN / "airflow", "connections", "import", "--overwrite", str(conn_file)],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        tree.run([BIN / "airflow", "connections", "import", "--overwrite", str(conn_file)],
+                 env=env, stdout=subprocess.DEVNULL)
         # The stores' settings are seeded once; later edits by an ops person are kept (skip existing).
         variables = AIRFLOW_HOME / "sandbox_variables.json"
         since = datetime.now(UTC) - timedelta(days=30)
         variables.write_text(json.dumps({"sales_channel_stores": json.dumps(stores(since), indent=2)}))
-        subprocess.run([BIN / "airflow", "variables", "import", "--action-on-existing-key", "skip", str(variables)],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        tree.run([BIN / "airflow", "variables", "import", "--action-on-existing-key", "skip", str(variables)],
+                 env=env, stdout=subprocess.DEVNULL)
         password = admin_password()
 
         log = open(AIRFLOW_HOME / "standalone.log", "a")  # noqa: SIM115 - lives as long as Airflow
-        airflow_proc = subprocess.Popen([BIN / "airflow", "standalone"], env=env, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        started.append(airflow_proc)
-        url = f"http://localhost:{AIRFLOW_PORT}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
+        airflow_proc = tree.popen([BIN / "airflow", "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while True:
+            tree.track()
             if airflow_proc.poll() is not None:
                 print(f"airflow standalone exited; see {AIRFLOW_HOME / 'standalone.log'}", file=sys.stderr)
                 return 1
             try:
-                if requests.get(f"{url}/api/v2/monitor/health", timeout=2).ok:
+                if requests.get(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", timeout=2).ok:
                     break
             except requests.RequestException:
                 pass
+            if time.monotonic() > deadline:
+                print(f"the API server did not answer on :{AIRFLOW_PORT}; see {AIRFLOW_HOME / 'standalone.log'}",
+                      file=sys.stderr)
+                return 1
             time.sleep(1)
-        print(f"\nAirflow UI: {url}   login: admin / {password}\n"
+        print(f"\nAirflow UI: {AIRFLOW_URL}   login: admin / {password}\n"
               f"Logs: {AIRFLOW_HOME / 'standalone.log'}   Stop with Ctrl-C.\n", flush=True)
-        while all(proc.poll() is None for proc in started):
+        while sandbox_proc.poll() is None and airflow_proc.poll() is None:
+            tree.track()  # descendants are recorded while still attached to the tree
             time.sleep(1)
         print("a process stopped unexpectedly; stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"failed: {' '.join(exc.cmd)} (exit {exc.returncode})", file=sys.stderr)
+        return 1
     finally:
-        stop_all()
+        tree.stop()
+        wait_ports_free(PORTS)
+        print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":
