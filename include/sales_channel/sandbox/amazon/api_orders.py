@@ -212,8 +212,7 @@ def orders_router(sandbox: AmazonSandbox, guard: Callable[..., str]) -> APIRoute
         page = found[:size]
         body: dict[str, Any] = {"orders": [orders.render_order(doc, datasets) for doc in page]}
         if len(found) > size:
-            last = page[-1]
-            body["pagination"] = {"nextToken": tokens.encode(filters, (last["createdTime"], last["orderId"]))}
+            body["pagination"] = {"nextToken": tokens.encode(filters, orders.sort_key(page[-1]))}
         for name in ("createdBefore", "lastUpdatedBefore"):
             if name in filters:
                 body[name] = filters[name]
@@ -236,6 +235,8 @@ def orders_router(sandbox: AmazonSandbox, guard: Callable[..., str]) -> APIRoute
             doc = sandbox.store.get_order(orderId)
             if doc is None:
                 raise orders.unknown_order(orderId)
+            if orders.is_raw(doc):
+                raise invalid_input(f"Order {orderId} cannot be confirmed: the sandbox holds it as a raw order.")
             if orders.confirm_shipment(doc, marketplace_id, package, sandbox.now_iso()):
                 sandbox.save_order(doc)
                 sandbox.record("shipment", orderId, {

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from sales_channel.sandbox.amazon import orders
-from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID
+from sales_channel.sandbox.amazon import orders, raw_orders
+from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID, MARKETPLACES
 from sales_channel.sandbox.catalog import BY_SELLER_SKU
 from sales_channel.sandbox.common.clock import to_iso
 from sales_channel.sandbox.common.faults import CONTROL_PREFIX
@@ -181,6 +182,24 @@ def control_router(sandbox: AmazonSandbox) -> APIRouter:
             sandbox.save_order(doc)
         return {"order": orders.full_view(doc)}
 
+    @router.post("/orders/raw", name="sandbox_add_raw_order", status_code=201)
+    async def add_raw_order(request: Request, served_updated_time: datetime | None = None,
+                            served_created_time: datetime | None = None,
+                            marketplace_id: str | None = None) -> dict[str, Any]:
+        """Store the body, an Order JSON of any shape, exactly as given; serve it through searchOrders
+        and getOrder. The query's hints place it in searchOrders windows (else the order's own times,
+        else now) and marketplace (else its salesChannel.marketplaceId, else the first marketplace)."""
+        try:
+            order = raw_orders.parse_body(await request.body())
+        except raw_orders.RawOrderError as error:
+            raise _bad(str(error)) from None
+        doc = raw_orders.raw_doc(order, sandbox.now(), MARKETPLACES[0].marketplace_id,
+                                 served_updated_time=served_updated_time, served_created_time=served_created_time,
+                                 marketplace_id=marketplace_id)
+        await run_in_threadpool(sandbox.save_order, doc)
+        return {"orderKey": doc["_served"]["orderKey"], "served": {
+            key: value for key, value in doc["_served"].items() if key != "orderKey"}}
+
     @router.get("/orders/{order_id}", name="sandbox_get_order")
     def get_order(order_id: str) -> dict[str, Any]:
         doc = sandbox.store.get_order(order_id)
@@ -194,6 +213,8 @@ def control_router(sandbox: AmazonSandbox) -> APIRouter:
             doc = sandbox.store.get_order(order_id)
             if doc is None:
                 raise _bad(f"order {order_id} not found", 404)
+            if orders.is_raw(doc):
+                raise _bad(f"order {order_id} is a raw order: the sandbox changes nothing in it", 409)
             _change_order(sandbox, doc, change)
             sandbox.save_order(doc)
         return {"order": orders.full_view(doc)}

@@ -164,6 +164,8 @@ def _order_of(sandbox: AmazonSandbox, body: ET.Element) -> dict[str, Any]:
     doc = sandbox.store.get_order(order_id)
     if doc is None:
         raise MessageError("unknown_order", f"Order {order_id} was not found.")
+    if orders.is_raw(doc):
+        raise MessageError("state", f"Order {order_id} is held as a raw order; the sandbox applies no feed to it.")
     return doc
 
 

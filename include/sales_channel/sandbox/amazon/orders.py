@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sales_channel.sandbox.amazon import raw_orders
 from sales_channel.sandbox.amazon.errors import SpApiError, invalid_input
 from sales_channel.sandbox.common.clock import parse_iso, to_iso
 
@@ -72,6 +73,18 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
 
 
 # --- rendering --------------------------------------------------------------------------------------
+def is_raw(doc: dict[str, Any]) -> bool:
+    """A raw order (raw_orders.py): served as given, no state rule applies to it."""
+    return raw_orders.RAW in doc
+
+
+def sort_key(doc: dict[str, Any]) -> tuple[str, str]:
+    """(createdTime, orderId) as searchOrders orders and pages by them: the stored columns."""
+    if is_raw(doc):
+        return doc["_served"]["createdTime"], doc["_served"]["orderKey"]
+    return doc["createdTime"], doc["orderId"]
+
+
 def is_amazon_fulfilled(doc: dict[str, Any]) -> bool:
     return doc["fulfillment"]["fulfilledBy"] == "AMAZON"
 
@@ -116,11 +129,13 @@ def _item_proceeds(item: dict[str, Any], currency: str) -> tuple[dict[str, Any],
     return {"proceedsTotal": money(total, currency), "breakdowns": breakdowns}, by_type
 
 
-def render_order(doc: dict[str, Any], included: Iterable[str]) -> dict[str, Any]:
+def render_order(doc: dict[str, Any], included: Iterable[str]) -> Any:
     """The order as SP-API returns it with ``includedData=included``: datasets not asked for are absent,
     and so are what Amazon never gives (buyer email and packages of Amazon-fulfilled orders, buyer and
-    recipient of PENDING orders)."""
+    recipient of PENDING orders). A raw order is served as it was given, less the datasets not asked for."""
     included = set(included)
+    if is_raw(doc):
+        return raw_orders.render(doc[raw_orders.RAW], included)
     currency = doc["_sandbox"]["currency"]
     amazon_fulfilled = is_amazon_fulfilled(doc)
     pending = order_status(doc) == "PENDING"
@@ -170,7 +185,7 @@ def render_order(doc: dict[str, Any], included: Iterable[str]) -> dict[str, Any]
     return order
 
 
-def full_view(doc: dict[str, Any]) -> dict[str, Any]:
+def full_view(doc: dict[str, Any]) -> Any:
     """Every dataset, for the control API."""
     return render_order(doc, INCLUDED_DATA)
 

@@ -65,10 +65,14 @@ _ORDER_COLUMNS = "order_id, created_time, last_updated_time, marketplace_id, ful
 
 
 def _order_row(doc: dict[str, Any]) -> tuple[str, ...]:
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    if "_served" in doc:  # a raw order (raw_orders.py): its columns were fixed when it was stored
+        served = doc["_served"]
+        return (served["orderKey"], served["createdTime"], served["lastUpdatedTime"], served["marketplaceId"],
+                served["fulfillmentStatus"], served["fulfilledBy"], text)
     fulfillment = doc["fulfillment"]
     return (doc["orderId"], doc["createdTime"], doc["lastUpdatedTime"], doc["salesChannel"]["marketplaceId"],
-            fulfillment["fulfillmentStatus"], fulfillment["fulfilledBy"],
-            json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+            fulfillment["fulfillmentStatus"], fulfillment["fulfilledBy"], text)
 
 
 class Store(SqliteState):
