@@ -75,6 +75,11 @@ def _ceil_iso(moment: datetime) -> str:
     return to_iso(whole if whole == moment else whole + timedelta(seconds=1))
 
 
+def horizon(now: datetime) -> str:
+    """Amazon returns no order created before this moment (two years ago), by search or by id."""
+    return to_iso(now - MAX_ORDER_AGE)
+
+
 def check_order_id(order_id: str) -> None:
     if not ORDER_ID.match(order_id):
         raise invalid_input(f"Invalid orderId '{order_id}'.", "orderId must be 3-7-7 digits, e.g. 113-1234567-1234567")
@@ -206,8 +211,8 @@ def orders_router(sandbox: AmazonSandbox, guard: Callable[..., str]) -> APIRoute
         else:
             filters, after = search_filters(request, sandbox.now()), None
         where, params = query(filters, after)
-        where.append("created_time >= ?")  # Amazon returns no order older than two years
-        params.append(to_iso(sandbox.now() - MAX_ORDER_AGE))
+        where.append("created_time >= ?")
+        params.append(horizon(sandbox.now()))
         found = sandbox.store.search_orders(where, params, size + 1)
         page = found[:size]
         body: dict[str, Any] = {"orders": [orders.render_order(doc, datasets) for doc in page]}
@@ -223,7 +228,7 @@ def orders_router(sandbox: AmazonSandbox, guard: Callable[..., str]) -> APIRoute
         check_order_id(orderId)
         datasets = included_data(request)
         doc = sandbox.store.get_order(orderId)
-        if doc is None:
+        if doc is None or orders.sort_key(doc)[0] < horizon(sandbox.now()):
             raise orders.unknown_order(orderId)
         return {"order": orders.render_order(doc, datasets)}
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from sales_channel.sandbox.amazon import orders, raw_orders
 from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID, MARKETPLACES
 from sales_channel.sandbox.catalog import BY_SELLER_SKU
-from sales_channel.sandbox.common.clock import to_iso
+from sales_channel.sandbox.common.clock import parse_iso, to_iso
 from sales_channel.sandbox.common.faults import CONTROL_PREFIX
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ class OrderChange(BaseModel):
     buyerCancellationRequest: str | None = Field(None, description="add a buyer cancellation request")
     touch: bool = Field(False, description="an update of no consequence: bumps lastUpdatedTime to now")
     lastUpdatedTime: datetime | None = Field(None, description="set lastUpdatedTime explicitly (tests)")
+    createdTime: datetime | None = Field(None, description="move createdTime (tests), e.g. past the two-year "
+                                                           "horizon: searchOrders and getOrder no longer find it")
 
 
 class Advance(BaseModel):
@@ -146,6 +148,10 @@ def _change_order(sandbox: AmazonSandbox, doc: dict[str, Any], change: OrderChan
         doc["lastUpdatedTime"] = to_iso(change.lastUpdatedTime)
     elif change.status or change.buyerCancellationRequest or change.touch:
         orders.touch(doc, sandbox.now_iso())
+    if change.createdTime is not None:
+        if change.createdTime > parse_iso(doc["lastUpdatedTime"]):
+            raise _bad("createdTime must not be after the order's lastUpdatedTime")
+        doc["createdTime"] = to_iso(change.createdTime)
 
 
 def control_router(sandbox: AmazonSandbox) -> APIRouter:
@@ -206,6 +212,13 @@ def control_router(sandbox: AmazonSandbox) -> APIRouter:
         if doc is None:
             raise _bad(f"order {order_id} not found", 404)
         return {"order": orders.full_view(doc)}
+
+    @router.delete("/orders/{order_id}", name="sandbox_delete_order")
+    def delete_order(order_id: str) -> dict[str, Any]:
+        """Forget an order (or a raw order by its key): getOrder answers 404, no search finds it."""
+        if not sandbox.store.delete_order(order_id):
+            raise _bad(f"order {order_id} not found", 404)
+        return {"deleted": order_id}
 
     @router.patch("/orders/{order_id}", name="sandbox_change_order")
     def change_order(order_id: str, change: OrderChange) -> dict[str, Any]:

@@ -116,6 +116,9 @@ class Store(SqliteState):
             self._db.executemany(f"INSERT OR REPLACE INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                  [_order_row(doc) for doc in docs])
 
+    def delete_order(self, order_id: str) -> bool:
+        return self._execute("DELETE FROM orders WHERE order_id = ?", (order_id,)).rowcount > 0
+
     def search_orders(self, where: list[str], params: list[Any], limit: int) -> list[dict[str, Any]]:
         """Orders matching every ``where`` clause, in (createdTime, orderId) order."""
         clause = " AND ".join(where) or "1 = 1"
