@@ -32,7 +32,8 @@ def test_repr_never_shows_buyer_data():
 
 @pytest.mark.parametrize(("mutate", "field"), [
     (lambda o: o.pop("salesChannel"), "salesChannel"),
-    (lambda o: o["fulfillment"].update(fulfillmentStatus="SHIPPING"), "fulfillment.fulfillmentStatus"),
+    (lambda o: o["fulfillment"].update(fulfillmentStatus="shipped <b>"), "fulfillment.fulfillmentStatus"),
+    (lambda o: o["fulfillment"].update(fulfilledBy=7), "fulfillment.fulfilledBy"),
     (lambda o: o.update(createdTime="yesterday"), "order.createdTime"),
     (lambda o: o["orderItems"][0]["product"].pop("sellerSku"), "orderItems[0].product.sellerSku"),
     (lambda o: o["orderItems"][0].update(quantityOrdered="2"), "orderItems[0].quantityOrdered"),

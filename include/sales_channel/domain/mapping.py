@@ -3,7 +3,9 @@
 Amazon's prices, tax, shipping, gift wrap and discounts are taken as they are, in Decimal, and the
 Commerce grand total equals what the buyer paid on Amazon (the sum of Amazon's charge breakdowns) to
 the cent. Anything that stops an order from becoming a correct Commerce order raises ``ImportBlocked``
-with a reason and the field, so the order is quarantined and retried, never half-created.
+with a reason and the field, so the order is quarantined and retried, never half-created: that
+includes values Commerce would keep wrong (Magento cuts a text longer than its column without a word,
+so such an order is held, naming the field, its length and the limit — never the value).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sales_channel.domain.amazon_order import Address, AmazonOrder, AmazonOrderItem
-from sales_channel.domain.errors import ImportBlocked, QuarantineReason
+from sales_channel.commerce.limits import ADDRESS_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS
+from sales_channel.domain.amazon_order import DISCOUNT, Address, AmazonOrder, AmazonOrderItem
+from sales_channel.domain.countries import COUNTRY_CODES
+from sales_channel.domain.errors import ImportBlocked, QuarantineReason, shown
 from sales_channel.domain.money import as_number, quantize
 from sales_channel.domain.rules import Decision
 from sales_channel.domain.settings import OrderNumberSource, StoreSettings
@@ -27,6 +31,9 @@ SHIPPING_METHOD = "amazon_sales_channel_shipping"
 # Countries where a postal code is optional (Amazon sends none for them).
 _NO_POSTAL_CODE = {"AE", "AG", "AO", "BS", "BZ", "HK", "IE", "JM", "QA", "SA"}
 _FAMILY_NAME_FIRST = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+# Units on one order line beyond which a quantity is a data error, not an order (Amazon caps a line far lower).
+MAX_LINE_QUANTITY = 10_000
+_ADDRESS = "recipient.deliveryAddress"
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,18 @@ def check_catalog(order: AmazonOrder, products: Mapping[str, CatalogProduct], sk
         field = f"orderItems[{n}].product.sellerSku"
         product = products.get(sku)
         if product is None:
-            mapped = f" (mapped to {sku!r})" if sku != item.seller_sku else ""
+            mapped = f" (mapped to {shown(sku)})" if sku != item.seller_sku else ""
             raise ImportBlocked(QuarantineReason.UNKNOWN_SKU, order.order_id, field,
-                                f"SKU {item.seller_sku!r}{mapped} is not in the Commerce catalog")
+                                f"SKU {shown(item.seller_sku)}{mapped} is not in the Commerce catalog")
         if not product.enabled:
             raise ImportBlocked(QuarantineReason.PRODUCT_DISABLED, order.order_id, field,
-                                f"product {sku!r} is disabled in Commerce")
+                                f"product {shown(sku)} is disabled in Commerce")
         needed[sku] += item.quantity_ordered - item.quantity_shipped
     if check_stock:
         for sku, qty in needed.items():
             if products[sku].salable_qty < qty:
                 raise ImportBlocked(QuarantineReason.OUT_OF_STOCK, order.order_id, "orderItems.quantityOrdered",
-                                    f"product {sku!r}: {qty} needed, {products[sku].salable_qty} salable")
+                                    f"product {shown(sku)}: {qty} needed, {products[sku].salable_qty} salable")
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -103,15 +110,17 @@ def split_name(name: str) -> tuple[str, str]:
 
 def _address(order: AmazonOrder, kind: str, email: str) -> dict[str, Any]:
     a = order.ship_to
-    field = "recipient.deliveryAddress"
     if a is None:
         if not order.is_afn:
-            raise ImportBlocked(QuarantineReason.MISSING_ADDRESS, order.order_id, field,
+            raise ImportBlocked(QuarantineReason.MISSING_ADDRESS, order.order_id, _ADDRESS,
                                 "no shipping address (was RECIPIENT requested?)")
         a = Address(name="", company=None, lines=(), city=None, district=None, region=None, postal_code=None,
                     country_code=None, phone=None)
-    if not order.is_afn:
-        _validate_address(order.order_id, a, field)
+    if not order.is_afn:  # Amazon gives an Amazon-fulfilled order's address only in part
+        _validate_address(order.order_id, a, _ADDRESS)
+    if a.country_code is not None and a.country_code.upper() not in COUNTRY_CODES:
+        raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order.order_id, f"{_ADDRESS}.countryCode",
+                            "is not an ISO 3166-1 alpha-2 country code")
     buyer_name = order.buyer.name if order.buyer and order.buyer.name else ""
     first, last = split_name(a.name or buyer_name or "Amazon Customer")
     return {
@@ -135,9 +144,8 @@ def _validate_address(order_id: str, a: Address, field: str) -> None:
         raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order_id, f"{field}.addressLine1", "is empty")
     if not a.city:
         raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order_id, f"{field}.city", "is empty")
-    if not a.country_code or len(a.country_code) != 2 or not a.country_code.isalpha():
-        raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order_id, f"{field}.countryCode",
-                            f"{a.country_code!r} is not an ISO 3166 country code")
+    if not a.country_code:
+        raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order_id, f"{field}.countryCode", "is empty")
     if not a.postal_code and a.country_code.upper() not in _NO_POSTAL_CODE:
         raise ImportBlocked(QuarantineReason.INVALID_ADDRESS, order_id, f"{field}.postalCode", "is empty")
 
@@ -162,10 +170,7 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         raise ImportBlocked(QuarantineReason.CURRENCY_NOT_ALLOWED, order.order_id, "proceeds.grandTotal.currencyCode",
                             f"{order.currency} is not allowed in Commerce store {store.store_code!r} "
                             f"(base {currency.base}, allowed {', '.join(sorted({currency.base, *currency.rates}))})")
-    for n, item in enumerate(order.items):
-        if item.charges.item <= 0 and item.quantity_ordered > 0:
-            raise ImportBlocked(QuarantineReason.MALFORMED_DATA, order.order_id, f"orderItems[{n}].proceeds",
-                                "has no ITEM charge (was PROCEEDS requested?)")
+    _check_amounts(order)
     check_catalog(order, products, sku_map, check_stock=not order.is_afn)
 
     cur, base, rate = order.currency, currency.base, currency.rate(order.currency)
@@ -184,7 +189,8 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         sku = commerce_sku_for(item, sku_map)
         product = products[sku]
         c = item.charges
-        unit = item.unit_price if item.unit_price is not None else c.item / item.quantity_ordered
+        # Per-unit amounts derived by division are rounded to the currency; row totals stay Amazon's own.
+        unit = item.unit_price if item.unit_price is not None else quantize(c.item / item.quantity_ordered, cur)
         item_tax = c.tax - c.shipping_tax - c.gift_wrap_tax
         items.append({
             "sku": sku, "name": item.title or product.name, "product_id": product.product_id,
@@ -193,7 +199,7 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
             **both("price", unit), **both("original_price", unit),
             **both("row_total", c.item), **both("tax_amount", item_tax),
             **both("discount_amount", c.discount),
-            **both("price_incl_tax", unit + item_tax / item.quantity_ordered),
+            **both("price_incl_tax", quantize(unit + item_tax / item.quantity_ordered, cur)),
             **both("row_total_incl_tax", c.item + item_tax),
             "tax_percent": as_number((item_tax / c.item * 100).quantize(Decimal("0.0001"))) if c.item else 0,
             **({"gw_price": as_number(c.gift_wrap), "gw_base_price": as_number(quantize(c.gift_wrap / rate, base)),
@@ -204,6 +210,7 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
 
     sums = {k: sum((getattr(i.charges, k) for i in order.items), Decimal(0))
             for k in ("item", "shipping", "gift_wrap", "tax", "discount", "other", "shipping_tax", "gift_wrap_tax")}
+    sums["other"] += sum(order.unattributed.values(), Decimal(0))
     grand_total = order.buyer_paid
     # Commerce's own equation must hold with Amazon's numbers: the buyer paid exactly this.
     assert sums["item"] + sums["shipping"] + sums["gift_wrap"] + sums["tax"] + sums["other"] - sums["discount"] \
@@ -242,6 +249,8 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         "store_to_order_rate": as_number(rate), "store_to_base_rate": 1,
         "total_qty_ordered": sum(i.quantity_ordered for i in order.items),
         "total_item_count": len(order.items),
+        # Commerce has no column for Amazon's other charges (COD fee, delivery tip, types Amazon adds):
+        # they go with shipping, so that the totals add up to what the buyer paid.
         **both("subtotal", sums["item"]),
         **both("subtotal_incl_tax", sums["item"] + sums["tax"] - sums["shipping_tax"] - sums["gift_wrap_tax"]),
         **both("shipping_amount", sums["shipping"] + sums["other"]),
@@ -270,7 +279,64 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
     if order.buyer and order.buyer.company:
         billing_address["company"] = billing_address["company"] or order.buyer.company
     entity = {k: v for k, v in entity.items() if v is not None}
+    _check_lengths(order, entity)
     return CommerceOrderDraft(entity=entity, stock_moves=tuple(stock_moves), increment_id=increment_id)
+
+
+def _check_amounts(order: AmazonOrder) -> None:
+    """Quantities and charges that no correct Commerce order can carry."""
+    def refuse(field: str, problem: str) -> ImportBlocked:
+        return ImportBlocked(QuarantineReason.MALFORMED_DATA, order.order_id, field, problem)
+
+    for n, item in enumerate(order.items):
+        if item.quantity_ordered == 0:
+            raise refuse(f"orderItems[{n}].quantityOrdered", "is 0: an order line needs at least one unit")
+        if item.quantity_ordered > MAX_LINE_QUANTITY:
+            raise refuse(f"orderItems[{n}].quantityOrdered", f"is {item.quantity_ordered}, more than "
+                                                              f"{MAX_LINE_QUANTITY} units on one line")
+        if item.unit_price is not None and item.unit_price < 0:
+            raise refuse(f"orderItems[{n}].product.price.unitPrice.amount", "is negative")
+        for kind, amount in item.charges.by_type.items():
+            if amount < 0 and kind != DISCOUNT:
+                raise refuse(f"orderItems[{n}].proceeds.breakdowns[{kind}]", f"is negative ({amount})")
+        if item.charges.item <= 0:
+            raise refuse(f"orderItems[{n}].proceeds", "has no ITEM charge (was PROCEEDS requested?)")
+    for kind, amount in order.unattributed.items():
+        if amount < 0:
+            raise refuse(f"proceeds.breakdowns[{kind}]", f"is negative ({amount})")
+    if order.buyer_paid < 0:
+        raise refuse("proceeds.breakdowns[DISCOUNT]", "the discounts exceed the charges")
+
+
+def _check_lengths(order: AmazonOrder, entity: Mapping[str, Any]) -> None:
+    """Every text Commerce keeps fits its column (see ``commerce.limits``), or the order is held."""
+    address = entity["billing_address"]
+    buyer_name = "buyer.buyerName" if order.buyer and order.buyer.name else f"{_ADDRESS}.name"
+    buyer_email = "buyer.buyerEmail" if order.buyer and order.buyer.email else "placeholder_email"
+    company = f"{_ADDRESS}.companyName" if order.ship_to and order.ship_to.company else "buyer.buyerCompanyName"
+    contact = QuarantineReason.INVALID_ADDRESS
+    checks = [
+        (f"{_ADDRESS}.name", address["firstname"], ADDRESS_COLUMNS["firstname"], contact),
+        (f"{_ADDRESS}.name", address["lastname"], ADDRESS_COLUMNS["lastname"], contact),
+        (company, address["company"], ADDRESS_COLUMNS["company"], contact),
+        (f"{_ADDRESS}.addressLine1-3", "\n".join(address["street"]), ADDRESS_COLUMNS["street"], contact),
+        (f"{_ADDRESS}.city", address["city"], ADDRESS_COLUMNS["city"], contact),
+        (f"{_ADDRESS}.stateOrRegion", address["region"], ADDRESS_COLUMNS["region"], contact),
+        (f"{_ADDRESS}.postalCode", address["postcode"], ADDRESS_COLUMNS["postcode"], contact),
+        (f"{_ADDRESS}.phone", address["telephone"], ADDRESS_COLUMNS["telephone"], contact),
+        (buyer_email, entity["customer_email"], min(ORDER_COLUMNS["customer_email"], ADDRESS_COLUMNS["email"]),
+         contact),
+        (buyer_name, entity["customer_firstname"], ORDER_COLUMNS["customer_firstname"], contact),
+        (buyer_name, entity["customer_lastname"], ORDER_COLUMNS["customer_lastname"], contact),
+        ("fulfillment.fulfillmentServiceLevel", entity["shipping_description"], ORDER_COLUMNS["shipping_description"],
+         QuarantineReason.MALFORMED_DATA),
+        *((f"orderItems[{n}].product.title", item["name"], ITEM_COLUMNS["name"], QuarantineReason.MALFORMED_DATA)
+          for n, item in enumerate(entity["items"])),
+    ]
+    for field, value, limit, reason in checks:
+        if len(value) > limit:
+            raise ImportBlocked(reason, order.order_id, field,
+                                f"is {len(value)} characters long; Commerce keeps {limit} and would cut the rest")
 
 
 def for_customer(draft: CommerceOrderDraft, customer_id: int) -> CommerceOrderDraft:

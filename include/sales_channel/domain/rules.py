@@ -5,13 +5,16 @@ created only once SHIPPED, and created complete (shipment + invoice). Never for 
 PENDING_AVAILABILITY, CANCELLED or UNFULFILLABLE. Orders created before the store was connected are
 never imported. A skipped order is not an error: it is "done by rule" for the watermark, and comes
 back on its own when Amazon updates it (a PENDING order becoming UNSHIPPED changes lastUpdatedTime).
+A status or channel this version does not know may mean anything (paid or not, shipped by whom): such
+an order of this store is held (``ImportBlocked``, reason ``unsupported_value``), naming the value.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sales_channel.domain.amazon_order import AmazonOrder, FulfillmentStatus
+from sales_channel.domain.amazon_order import AmazonOrder, FulfillmentStatus, UnknownValue
+from sales_channel.domain.errors import ImportBlocked, QuarantineReason, shown
 from sales_channel.domain.settings import StoreSettings
 
 
@@ -41,15 +44,25 @@ _NEVER = {
 
 
 def decide(order: AmazonOrder, store: StoreSettings) -> Decision:
+    """What to do with ``order`` now; raises ``ImportBlocked`` for an order of this store that carries
+    a value the matrix does not know."""
     if order.marketplace_id not in store.marketplace_ids:
         return Decision.SKIP_OTHER_MARKETPLACE
     if order.created_time < store.connected_since:
         return Decision.SKIP_BEFORE_CONNECTED
+    _refuse_unknown(order, order.status, "fulfillment.fulfillmentStatus")
     if order.status in _NEVER:
         return _NEVER[order.status]
+    _refuse_unknown(order, order.fulfilled_by, "fulfillment.fulfilledBy")
     if order.is_afn:
         if not store.import_fba_orders:
             return Decision.SKIP_FBA_DISABLED
         return Decision.CREATE_COMPLETE if order.status is FulfillmentStatus.SHIPPED else Decision.WAIT_AFN_NOT_SHIPPED
     assert order.status in _MFN_CREATABLE, order.status
     return Decision.CREATE
+
+
+def _refuse_unknown(order: AmazonOrder, value: object, field: str) -> None:
+    if isinstance(value, UnknownValue):
+        raise ImportBlocked(QuarantineReason.UNSUPPORTED_VALUE, order.order_id, field,
+                            f"{shown(value.value)} is not a value this import handles yet")
