@@ -84,11 +84,16 @@ class LwaTokenProvider:
 
     def _refresh(self) -> None:
         started = time.perf_counter()
+        # Never redirected: a 307/308 would re-post the client secret and refresh token to wherever
+        # the answer points.
         response = self._session.post(self.token_url, data={
             "grant_type": "refresh_token", **self._credentials.as_dict(),
-        }, headers={"Accept": "application/json"}, timeout=self._timeout)
+        }, headers={"Accept": "application/json"}, timeout=self._timeout, allow_redirects=False)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info("LWA token exchange: HTTP %s in %.0f ms", response.status_code, elapsed_ms)
+        if 300 <= response.status_code < 400:
+            raise LwaError(response.status_code, "redirect_refused",
+                           "the token exchange is not redirected: the credentials go to the configured token URL only")
         try:
             body = response.json()
         except ValueError:

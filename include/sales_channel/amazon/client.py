@@ -74,6 +74,7 @@ from sales_channel.amazon.models import (
     PackageDetail,
 )
 from sales_channel.amazon.windows import SearchWindow, enum_set
+from sales_channel.net import install_log_redaction
 from sales_channel.ratelimit import BucketStore, InMemoryBucketStore, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -81,20 +82,9 @@ log = logging.getLogger(__name__)
 ORDER_ID_PATTERN = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 
 
-class _RedactSignedQuery(logging.Filter):
-    """urllib3 logs every request line at DEBUG, query string included: the signature (and on S3 the
-    temporary security token) of a pre-signed document URL must not reach the log with it."""
-
-    _SIGNED = re.compile(r"(?i)((?:x-amz-)?(?:signature|security-token|credential)=)[^&\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._SIGNED.sub(r"\1***", arg) if isinstance(arg, str) else arg
-                                for arg in record.args)
-        return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignedQuery())
+# urllib3 logs every request line at DEBUG, query string included: the signature (and on S3 the
+# temporary security token) of a pre-signed document URL must not reach the log with it.
+install_log_redaction()
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -436,10 +426,13 @@ class SpApiClient:
             self.stats.record(operation, rate_wait_s=waited)
 
     def _send(self, operation: str, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request, never redirected: a redirect would re-send the access token (requests keeps
+        ``x-amz-access-token`` across hosts) or the upload to wherever the answer points."""
         headers = {"Accept": "application/json", "User-Agent": _USER_AGENT, **kwargs.pop("headers", {})}
         started = time.perf_counter()
         try:
-            response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, headers=headers, timeout=self.timeout,
+                                            allow_redirects=False, **kwargs)
         except _TRANSPORT_ERRORS as exc:
             self.stats.record(operation, calls=1, transport_errors=1)
             log.warning("SP-API %s: %s after %.0f ms", operation, type(exc).__name__,
@@ -448,9 +441,13 @@ class SpApiClient:
         elapsed_ms = (time.perf_counter() - started) * 1000
         status = response.status_code
         self.stats.record(operation, calls=1, throttled=int(status == 429), server_errors=int(status >= 500))
-        log.log(logging.WARNING if status >= 400 else logging.INFO,
+        log.log(logging.WARNING if status >= 300 else logging.INFO,
                 "SP-API %s: HTTP %s in %.0f ms (x-amzn-RequestId %s)", operation, status, elapsed_ms,
                 response.headers.get("x-amzn-RequestId", "n/a"))
+        if 300 <= status < 400:
+            raise SpApiError(operation, status, [ApiErrorDetail(
+                "RedirectRefused", f"HTTP {status} redirect not followed: requests go to the configured "
+                                   "endpoint only")], response.headers.get("x-amzn-RequestId"))
         return response
 
     def _transfer(self, operation: str, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -546,6 +543,9 @@ def _parse_time(value: str | None) -> datetime | None:
 
 def _new_session() -> requests.Session:
     session = requests.Session()
+    # No proxy, CA bundle or .netrc from the environment: an HTTP(S)_PROXY would receive the LWA client
+    # secret and refresh token (and, for the sandbox's plain-HTTP loopback URL, every access token).
+    session.trust_env = False
     # Retries are ours (typed, rate-limited, logged): urllib3's own are off.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("https://", adapter)
