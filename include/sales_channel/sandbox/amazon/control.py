@@ -15,8 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from sales_channel.sandbox.amazon import orders, raw_orders
-from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID, MARKETPLACES
+from sales_channel.sandbox.amazon import api_orders, orders, raw_orders
+from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID, MARKETPLACES, backlog_orders
 from sales_channel.sandbox.catalog import BY_SELLER_SKU
 from sales_channel.sandbox.common.clock import parse_iso, to_iso
 from sales_channel.sandbox.common.faults import CONTROL_PREFIX
@@ -50,6 +50,14 @@ class NewOrder(BaseModel):
     prime: bool = False
     freeShippingPromotion: bool = False
     buyerCancellationRequest: str | None = Field(None, description="a buyer's cancellation request reason")
+
+
+class Backlog(BaseModel):
+    count: int = Field(ge=1, le=100_000)
+    seed: int = 1
+    lastUpdatedFrom: datetime | None = Field(None, description="default: an hour before lastUpdatedTo")
+    lastUpdatedTo: datetime | None = Field(None, description="default and latest: two minutes ago")
+    marketplaceIds: list[str] | None = Field(None, min_length=1, description="default: every marketplace")
 
 
 class OrderChange(BaseModel):
@@ -205,6 +213,29 @@ def control_router(sandbox: AmazonSandbox) -> APIRouter:
         await run_in_threadpool(sandbox.save_order, doc)
         return {"orderKey": doc["_served"]["orderKey"], "served": {
             key: value for key, value in doc["_served"].items() if key != "orderKey"}}
+
+    @router.post("/orders/backlog", name="sandbox_add_backlog", status_code=201)
+    def add_backlog(request: Backlog) -> dict[str, Any]:
+        """Add ``count`` valid, importable orders updated within a recent range, all returned by a
+        lastUpdatedAfter window ending two minutes ago (a backlog to import, for benchmarks)."""
+        latest = sandbox.now() - api_orders.TWO_MINUTES
+        last = request.lastUpdatedTo or latest
+        first = request.lastUpdatedFrom or last - timedelta(hours=1)
+        if last > latest:
+            raise _bad("lastUpdatedTo must be at least two minutes ago: searchOrders windows end there")
+        if first > last:
+            raise _bad("lastUpdatedFrom must not be after lastUpdatedTo")
+        unknown = sorted(set(request.marketplaceIds or ()) - set(BY_MARKETPLACE_ID))
+        if unknown:
+            raise _bad(f"marketplaceIds {unknown} are not the sandbox's ({', '.join(BY_MARKETPLACE_ID)})")
+        marketplaces = tuple(m for m in MARKETPLACES if request.marketplaceIds is None
+                             or m.marketplace_id in request.marketplaceIds)
+        with sandbox.store.transaction():
+            docs = backlog_orders(request.count, request.seed, first, last, marketplaces,
+                                  set(sandbox.store.all_order_ids()))
+            sandbox.store.put_orders(docs)
+        return {"count": len(docs), "lastUpdatedFrom": to_iso(first), "lastUpdatedTo": to_iso(last),
+                "orderIds": [doc["orderId"] for doc in docs]}
 
     @router.get("/orders/{order_id}", name="sandbox_get_order")
     def get_order(order_id: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sales_channel.sandbox.amazon.orders import amount_text, quantize
+from sales_channel.sandbox.amazon.orders import amount_text, quantize, ship_everything
 from sales_channel.sandbox.catalog import BROKEN, HEALTHY, Product
 from sales_channel.sandbox.common.clock import to_iso
 
@@ -295,6 +295,36 @@ def seed_orders(n: int, seed: int, anchor: datetime) -> list[SeededOrder]:
                                  {"reason": CANCEL_REASONS[rng.randrange(len(CANCEL_REASONS))]}))
         orders.append(order)
     return orders
+
+
+BACKLOG_AFN_EVERY = 10  # one backlog order in 10 is Amazon-fulfilled (SHIPPED); the rest MFN UNSHIPPED
+
+
+def backlog_orders(n: int, seed: int, first_update: datetime, last_update: datetime,
+                   marketplaces: tuple[Marketplace, ...], taken_ids: set[str]) -> list[dict[str, Any]]:
+    """N valid, importable orders whose lastUpdatedTime is spread evenly over [first_update, last_update]:
+    healthy catalog products only, mostly merchant-fulfilled UNSHIPPED, a few promotions and gifts."""
+    rng = random.Random(seed)
+    factory = OrderFactory(rng, taken_ids)
+    weights = [MARKETPLACE_WEIGHTS[MARKETPLACES.index(m)] for m in marketplaces]
+    span = (last_update - first_update).total_seconds()
+    docs = []
+    for index in range(n):
+        marketplace = rng.choices(marketplaces, weights=weights)[0]
+        afn = index % BACKLOG_AFN_EVERY == BACKLOG_AFN_EVERY - 1
+        products = rng.sample(HEALTHY, 2 if rng.random() < 0.2 else 1)
+        lines = [(product, rng.choice((1, 1, 1, 2)), factory.price(product, marketplace)) for product in products]
+        updated = first_update + timedelta(seconds=int(span * index / max(n - 1, 1)))
+        doc = factory.build(
+            marketplace=marketplace, fulfilled_by="AMAZON" if afn else "MERCHANT", lines=lines,
+            created=updated - timedelta(seconds=rng.randint(60, 1800)), updated=updated, status="UNSHIPPED",
+            prime=afn or rng.random() < 0.15,
+            promotion_lines=frozenset(i for i in range(len(lines)) if rng.random() < 0.1),
+            gift_lines=frozenset(i for i in range(len(lines)) if rng.random() < 0.05))
+        if afn:
+            ship_everything(doc)
+        docs.append(doc)
+    return docs
 
 
 def _seed_one(factory: OrderFactory, category: str, anchor: datetime, *, cancel_request: bool,
