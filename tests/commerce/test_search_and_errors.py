@@ -1,15 +1,19 @@
-"""The parts of the client that need no server: searchCriteria rendering, chunking, error rendering,
-and the refusal to send sandbox credentials off this machine (checked before any I/O)."""
+"""searchCriteria rendering, chunking, error rendering and the refusal to send sandbox credentials off
+this machine (checked before any I/O); and, over real HTTP, what never leaves the client: no buyer value
+in logs or error texts, no token to a proxy of the environment or to where a redirect points."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from sales_channel.commerce import (
     Chunking,
     CommerceClient,
+    CommerceError,
     Condition,
     Filter,
     SandboxCredentialError,
@@ -19,6 +23,13 @@ from sales_channel.commerce import (
 from sales_channel.commerce.errors import NotFoundError, ServerError, ValidationError, error_for_status
 from sales_channel.commerce.search import parse_datetime
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
+
+from tests.amazon.test_no_secrets_in_logs import RecordingServer, env_proxy  # noqa: F401 - a fixture
+from tests.commerce.conftest import FAST_RETRY
+
+TOKEN = DEFAULT_CREDENTIALS["commerce_token"]
+DUPLICATE = ("SQLSTATE[23000]: Integrity constraint violation: 1062 Duplicate entry 'jane.doe@example.com-1' "
+             "for key 'CUSTOMER_ENTITY_EMAIL_WEBSITE_ID'")
 
 SC = "searchCriteria"
 
@@ -130,3 +141,58 @@ def test_real_tokens_may_go_anywhere_and_bad_settings_are_named() -> None:
         CommerceClient("https://shop.example.com", "live-token").create_order(
             {"ext_order_id": "113-1", "grand_total": Decimal("1"), "base_grand_total": Decimal("1"),
              "customer_email": "a@example.com", "items": [{"name": "x"}]})
+
+
+def test_untemplated_messages_and_values_stay_out_of_error_texts() -> None:
+    duplicate = error_for_status(400, {"message": DUPLICATE}, "POST /V1/customers")
+    marker = f"<untemplated Magento message redacted, {len(DUPLICATE)} chars>"
+    assert str(duplicate) == f"POST /V1/customers 400: {marker}"
+    assert "jane" not in repr(duplicate) and duplicate.template == duplicate.summary == marker
+    assert duplicate.message == DUPLICATE  # for code that must look, never shown
+    invalid = error_for_status(400, {"message": 'Invalid value of "%value" provided for the %fieldName field.',
+                                     "parameters": {"value": "jane.doe@example.com", "fieldName": "email"}},
+                               "POST /V1/customers")
+    assert str(invalid) == 'POST /V1/customers 400: Invalid value of "%value" provided for the email field.'
+    wrapped = error_for_status(400, {"message": "Could not save the customer: %1", "parameters": [DUPLICATE]},
+                               "POST /V1/customers")
+    assert str(wrapped) == "POST /V1/customers 400: Could not save the customer: %1"
+    # Magento joins a document validation's messages under a heading: the heading stays.
+    ship = error_for_status(400, {"message": 'Shipment Document Validation Error(s):\nThe shipment contains '
+                                             'product SKU "X-1" that is not part of the original order.'}, "POST")
+    assert str(ship) == ("POST 400: Shipment Document Validation Error(s):\n"
+                         "<untemplated Magento message redacted, 79 chars>")
+
+
+def test_buyer_emails_reach_no_log_line_and_no_error_text(sandbox, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # root: urllib3's request lines as well
+    email = "Jane.Doe+amazon@Example.com"
+    with CommerceClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
+        client.create_customer({"email": email, "firstname": "Jane", "lastname": "Doe"})
+        assert set(client.find_customers_by_emails([email], website_id=1)) == {email.casefold()}
+        with pytest.raises(ValidationError) as duplicate:
+            client.create_customer({"email": email, "firstname": "Jane", "lastname": "Doe"})
+    with RecordingServer(status=400, body={"message": DUPLICATE}) as raw_magento, \
+            CommerceClient(raw_magento.url, TOKEN, retry=FAST_RETRY) as client, pytest.raises(CommerceError) as raw:
+        client.create_customer({"email": "jane.doe@example.com", "firstname": "Jane", "lastname": "Doe"})
+    logged = caplog.text
+    assert "/V1/customers/search?searchCriteria" in logged and "=***" in logged  # names kept, values not
+    everything = "\n".join([logged, str(duplicate.value), repr(duplicate.value), str(raw.value), repr(raw.value)])
+    for value in (email, quote(email), quote(email, safe=""), email.casefold(), "jane.doe@example.com"):
+        assert value not in everything
+
+
+def test_a_proxy_of_the_environment_never_sees_a_sandbox_token(sandbox, env_proxy) -> None:  # noqa: F811
+    with CommerceClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
+        assert client.get_currency_info().base_currency_code
+    assert env_proxy.requests == []
+
+
+def test_a_redirect_is_an_error_and_the_token_does_not_follow_it() -> None:
+    with RecordingServer() as elsewhere, \
+            RecordingServer(status=307, headers={"Location": f"{elsewhere.url}/stolen"}) as redirector, \
+            CommerceClient(redirector.url, TOKEN, retry=FAST_RETRY) as client, \
+            pytest.raises(CommerceError, match=r"^GET /V1/directory/currency 307: ") as redirected:
+        client.get_currency_info()
+    assert redirected.value.status == 307
+    assert redirector.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert elsewhere.requests == []

@@ -5,8 +5,13 @@ Magento answers errors as ``{"message": <template>, "parameters": <list | object
 error keeps the raw template and parameters next to the rendered text, so callers can match on the
 template (stable) while people read the rendered message.
 
-No exception message ever holds a credential or a request/response body (buyer PII): only the HTTP
-method, the path *template*, the status and Magento's own message.
+No exception text (``str``/``repr``), log line or stored error holds a credential, a body or a value
+Magento echoes: only the HTTP method, the path *template*, the status and ``summary``, Magento's
+template with just the parameters that name fields filled in. Magento also passes raw exception texts
+through as messages (``__($e->getMessage())``: "SQLSTATE[23000]: ... Duplicate entry
+'jane@example.com-1' for key ..."), which carry data of their own; those are *untemplated* and their
+summary (and ``template``) is a redaction marker. The full rendering stays on ``message``, for code
+that must look at it, and is never part of the exception's text. Each line is judged on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from collections.abc import Mapping
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"%(\d+|[A-Za-z_][A-Za-z0-9_]*)")
+# Parameters whose value names a field (or an ACL resource), never a submitted value.
+FIELD_PARAMETERS = frozenset({"fieldName", "field_name", "field", "resources"})
+_NAME = re.compile(r"[\w.:\[\]-]+")
+# What a phrase of Magento's code never holds outside its placeholders, and raw texts usually do:
+# digits (SQLSTATE, ids, amounts), an email's "@", quoted values ('jane@...', "x"); an apostrophe
+# inside a word ("isn't") is no quote.
+_DATA = re.compile(r"\d|@|\"[^\"]+\"|(?<!\w)'[^']+'(?!\w)")
 
 
 def render_message(template: str, parameters: Any = None) -> str:
@@ -43,6 +55,34 @@ def render_message(template: str, parameters: Any = None) -> str:
     return _PLACEHOLDER.sub(substitute, template)
 
 
+def is_template(message: str) -> bool:
+    """True when ``message`` reads as a phrase of Magento's code (data only in placeholders), False for
+    an untemplated text that carries values of its own."""
+    return _DATA.search(_PLACEHOLDER.sub("", message)) is None
+
+
+def loggable_message(template: str, parameters: Any = None) -> str:
+    """Magento's message fit for logs, exception text and the channel database: the template with only
+    the parameters in ``FIELD_PARAMETERS`` filled in (positional ``%1`` values are never known to be
+    field names), and a redaction marker for each untemplated line (Magento joins the messages of a
+    document validation into lines under a templated heading: the heading is kept)."""
+    names = _field_names(parameters)
+    return "\n".join(render_message(line, names) if is_template(line)
+                     else f"<untemplated Magento message redacted, {len(line)} chars>"
+                     for line in template.split("\n"))
+
+
+def _field_names(parameters: Any) -> dict[str, str]:
+    if isinstance(parameters, Mapping):
+        items = [parameters]
+    elif isinstance(parameters, list | tuple):
+        items = [p for p in parameters if isinstance(p, Mapping)]
+    else:
+        return {}
+    return {str(key): value for item in items for key, value in item.items()
+            if key in FIELD_PARAMETERS and isinstance(value, str) and _NAME.fullmatch(value)}
+
+
 class SandboxCredentialError(ValueError):
     """A ``sandbox-`` credential was about to be sent to a host that is not this machine."""
 
@@ -50,15 +90,18 @@ class SandboxCredentialError(ValueError):
 class CommerceError(Exception):
     """A Commerce REST call failed.
 
-    ``status`` is the HTTP status (None when no response arrived), ``message`` Magento's message with
-    its parameters filled in, ``template``/``parameters`` what Magento sent, ``operation`` the call
-    (``"GET /V1/orders/{id}"``).
+    ``status`` is the HTTP status (None when no response arrived), ``operation`` the call
+    (``"GET /V1/orders/{id}"``), ``summary`` the loggable message (``str()`` shows it), ``message``
+    Magento's message with every parameter filled in (it may echo submitted values: never log it),
+    ``template``/``parameters`` what Magento sent (``template`` is the redaction marker for an
+    untemplated message). The client's own messages (``summary`` not given) are loggable as they are.
     """
 
     def __init__(
         self,
         message: str,
         *,
+        summary: str | None = None,
         status: int | None = None,
         operation: str = "",
         template: str | None = None,
@@ -66,11 +109,12 @@ class CommerceError(Exception):
     ) -> None:
         self.status = status
         self.message = message
+        self.summary = summary if summary is not None else message
         self.operation = operation
-        self.template = template if template is not None else message
+        self.template = template if template is not None else self.summary
         self.parameters = parameters
         prefix = " ".join(part for part in (operation, str(status) if status else "") if part)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(f"{prefix}: {self.summary}" if prefix else self.summary)
 
 
 class ValidationError(CommerceError):
@@ -111,12 +155,19 @@ def error_for_status(
     status: int, body: Any, operation: str
 ) -> CommerceError:
     """The typed error for an HTTP error response with Magento's error body (or anything else)."""
-    template, parameters = _template_and_parameters(body, status)
-    rendered = render_message(template, parameters)
-    # Some calls (e.g. source items) list several errors, each a template with its own parameters.
-    details = [render_message(e["message"], e.get("parameters")) for e in _error_list(body)]
-    if details:
-        rendered = f"{rendered} ({'; '.join(details)})"
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        template, parameters = body["message"], body.get("parameters")
+        rendered, summary = render_message(template, parameters), loggable_message(template, parameters)
+        # Some calls (e.g. source items) list several errors, each a template with its own parameters.
+        details = _error_list(body)
+        if details:
+            rendered += f" ({'; '.join(render_message(e['message'], e.get('parameters')) for e in details)})"
+            summary += f" ({'; '.join(loggable_message(e['message'], e.get('parameters')) for e in details)})"
+        if not is_template(template):
+            template = loggable_message(template)
+    else:
+        template = rendered = summary = f"HTTP {status} without a Magento error body"
+        parameters = None
     error_class: type[CommerceError]
     if status == 400:
         error_class = ValidationError
@@ -128,13 +179,8 @@ def error_for_status(
         error_class = ServerError
     else:
         error_class = CommerceError
-    return error_class(rendered, status=status, operation=operation, template=template, parameters=parameters)
-
-
-def _template_and_parameters(body: Any, status: int) -> tuple[str, Any]:
-    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
-        return body["message"], body.get("parameters")
-    return f"HTTP {status} without a Magento error body", None
+    return error_class(rendered, summary=summary, status=status, operation=operation, template=template,
+                       parameters=parameters)
 
 
 def _error_list(body: Any) -> list[Mapping[str, Any]]:

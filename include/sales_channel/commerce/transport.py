@@ -12,7 +12,11 @@ Retry policy (tenacity, exponential backoff with jitter, bounded attempts):
   happened, and the caller must look before writing again.
 
 Logs carry the method, the path *template*, the status and the time; never the token, the password,
-query values or bodies (they hold buyer PII).
+query values or bodies (they hold buyer PII): urllib3's request lines are logged with their query values
+redacted (``sales_channel.net.install_log_redaction``).
+
+Redirects are never followed (the bearer token would go wherever a 3xx points; it is an error naming the
+call and the status), and a loopback store (the sandbox) is reached without the environment's proxy.
 """
 
 from __future__ import annotations
@@ -45,10 +49,10 @@ from sales_channel.commerce.errors import (
 )
 from sales_channel.commerce.search import format_value
 from sales_channel.domain.money import as_number
-from sales_channel.net import SANDBOX_CREDENTIAL_PREFIX, is_loopback_host
+from sales_channel.net import SANDBOX_CREDENTIAL_PREFIX, install_log_redaction, is_loopback_host
 
 logger = logging.getLogger("sales_channel.commerce")
-
+install_log_redaction()
 
 
 def refuse_sandbox_credentials_off_loopback(base_url: str, *credentials: str | None) -> None:
@@ -186,6 +190,9 @@ class Transport:
         self.stats = CallStats()
         self._sleep = sleep
         self.session = requests.Session()
+        # A proxy cannot reach this machine's loopback, and sandbox credentials must stay on it; a real
+        # store may well sit behind the deployment's proxy, so only loopback ignores the environment.
+        self.session.trust_env = not is_loopback_host(urlsplit(api_root).hostname)
         # Magento's REST API is stateless: no cookies (and no cookie jar shared between threads).
         self.session.cookies.set_policy(_NoCookies())
         self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
@@ -233,9 +240,9 @@ class Transport:
         except (ServerError, TransportError) as exc:
             if idempotent or isinstance(exc, _NotSent):
                 raise
+            advice = f"look up {dict(lookup or {}) or 'the entity'} before writing again"
             raise AmbiguousWriteError(
-                f"outcome unknown ({exc.message}); look up {dict(lookup or {}) or 'the entity'} "
-                f"before writing again",
+                f"outcome unknown ({exc.message}); {advice}", summary=f"outcome unknown ({exc.summary}); {advice}",
                 status=exc.status, operation=operation, lookup=lookup,
                 template=exc.template, parameters=exc.parameters,
             ) from exc
@@ -243,7 +250,7 @@ class Transport:
     def _before_retry(self, operation: str, state: Any) -> None:
         self.stats.record_retry(operation)
         exc = state.outcome.exception() if state.outcome else None
-        cause = getattr(exc, "status", None) or getattr(exc, "message", type(exc).__name__)
+        cause = getattr(exc, "status", None) or getattr(exc, "summary", type(exc).__name__)
         logger.warning("commerce %s failed (%s); attempt %d of %d in %.2f s", operation, cause,
                        state.attempt_number + 1, self.retry.max_attempts, state.upcoming_sleep)
 
