@@ -148,18 +148,25 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def _become_subreaper() -> None:
-    """Linux: orphaned descendants re-parent to this process instead of init, so none escapes the tree."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+def _become_subreaper() -> bool:
+    """Linux: orphaned descendants re-parent to this process instead of init, so none escapes the tree
+    (and none is left a zombie where init does not reap)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
 
 
 class ProcessTree:
     """Every process started here and every descendant seen since, stopped as one tree."""
 
-    def __init__(self) -> None:
+    def __init__(self, adopt_orphans: bool = False) -> None:
+        """`adopt_orphans`: this process is a subreaper (see `_become_subreaper`); everything below it
+        belongs to the tree. Otherwise the tree is what `popen` started and their descendants."""
         self.me = psutil.Process()
+        self.adopt_orphans = adopt_orphans
         self.started: list[subprocess.Popen] = []
         self.known: dict[tuple[int, float], psutil.Process] = {}
         self._hurry = False
@@ -168,6 +175,9 @@ class ProcessTree:
         # A session of its own: a Ctrl-C at the terminal reaches this script only, which stops the tree.
         proc = subprocess.Popen(args, start_new_session=True, **kwargs)
         self.started.append(proc)
+        with contextlib.suppress(psutil.Error):
+            child = psutil.Process(proc.pid)
+            self.known.setdefault((child.pid, child.create_time()), child)
         self.track()
         return proc
 
@@ -186,7 +196,10 @@ class ProcessTree:
         children: dict[int, list[psutil.Process]] = {}
         for proc in psutil.process_iter(["ppid"]):
             children.setdefault(proc.info["ppid"], []).append(proc)
-        todo = [self.me.pid, *(p.pid for p in self.known.values() if p.is_running())]  # not reused pids
+        todo = [p.pid for p in self.started if p.returncode is None]  # not yet reaped: not a reused pid
+        todo += [p.pid for p in self.known.values() if p.is_running()]  # is_running: not a reused pid
+        if self.adopt_orphans:
+            todo.append(self.me.pid)
         seen: set[int] = set()
         while todo:
             pid = todo.pop()
@@ -221,6 +234,8 @@ class ProcessTree:
         mine = {p.pid for p in self.started}
         for proc in self.started:
             proc.poll()
+        if not self.adopt_orphans:
+            return  # the others' zombies are their parents' to reap
         with contextlib.suppress(psutil.Error):
             for child in self.me.children():
                 if child.pid in mine:
@@ -239,8 +254,14 @@ class ProcessTree:
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM the whole tree, wait up to `grace`, SIGKILL what remains; return when all have exited."""
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, self._hurry_up)
+        handlers = {sig: signal.signal(sig, self._hurry_up) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        try:
+            self._stop(grace)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, grace: float) -> None:
         alive = self.track()  # collect the whole tree first: children re-parent once their parent exits
         signalled: set[int] = set()
         deadline = time.monotonic() + grace
@@ -315,8 +336,7 @@ def main() -> int:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     env = airflow_env()
-    _become_subreaper()
-    tree = ProcessTree()
+    tree = ProcessTree(adopt_orphans=_become_subreaper())
     try:
         sandbox_proc = tree.popen(
             [sys.executable, "-m", "sales_channel.sandbox", "--amazon-port", str(AMAZON_PORT),

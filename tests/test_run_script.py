@@ -1,0 +1,240 @@
+"""`scripts/run.py` (`make run`): non-default ports flow everywhere, and a stop leaves nothing behind.
+
+The end-to-end test starts the real script (both sandboxes + `airflow standalone`) on free ports other
+than the defaults, in a temporary run home (never the repository's `airflow_home/` or `var/`), waits
+for an `amazon_order_import` run whose tasks ran and for a Commerce order, then sends SIGTERM while a
+task is running and checks that every process of the script's tree has exited and every port is free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "run.py"
+DAG_ID = "amazon_order_import"
+
+
+def free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def alive(procs: dict[int, psutil.Process]) -> list[str]:
+    left = []
+    for proc in procs.values():
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{proc.pid} {' '.join(proc.cmdline()[:4])}")
+    return left
+
+
+def record_tree(root: psutil.Process, seen: dict[int, psutil.Process]) -> None:
+    with contextlib.suppress(psutil.Error):
+        for child in root.children(recursive=True):
+            seen.setdefault(child.pid, child)
+
+
+def wait_for(what: str, check, timeout: float, proc: subprocess.Popen, log: Path, every: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"scripts/run.py exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if result := check():
+                return result
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+def load_run_module():
+    spec = importlib.util.spec_from_file_location("sales_channel_run_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STUBBORN_TREE = textwrap.dedent("""
+    import signal, subprocess, sys, time
+    grandchild = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"],
+        start_new_session=True)  # like a task supervisor: a session (and process group) of its own
+    print(grandchild.pid, flush=True)
+    time.sleep(600)  # dies of SIGTERM at once: the grandchild re-parents
+""")
+
+
+def test_stop_kills_the_whole_tree_even_a_re_parented_process_that_ignores_sigterm():
+    run = load_run_module()
+    tree = run.ProcessTree()
+    child = tree.popen([sys.executable, "-c", STUBBORN_TREE], stdout=subprocess.PIPE, text=True)
+    grandchild = psutil.Process(int(child.stdout.readline()))
+    assert grandchild.ppid() == child.pid
+    time.sleep(0.5)  # let it install its SIG_IGN
+
+    started = time.monotonic()
+    tree.stop(grace=2.0)
+    took = time.monotonic() - started
+
+    assert child.returncode == -signal.SIGTERM
+    assert not grandchild.is_running() or grandchild.status() == psutil.STATUS_ZOMBIE
+    assert 2.0 <= took < 10, took  # waited the grace for the one that ignored SIGTERM, then SIGKILL
+
+
+@pytest.mark.timeout(900)
+def test_run_script_on_other_ports_imports_and_stops_every_process(tmp_path: Path):
+    airflow_port, amazon_port, commerce_port, worker_log_port, trigger_log_port = free_ports(5)
+    ports = [airflow_port, amazon_port, commerce_port, worker_log_port, trigger_log_port]
+    assert 8080 not in ports and 8701 not in ports and 8702 not in ports
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}  # not the test session's
+    env.update({
+        "SALES_CHANNEL_RUN_HOME": str(tmp_path),
+        "AIRFLOW_PORT": str(airflow_port),
+        "SANDBOX_AMAZON_PORT": str(amazon_port),
+        "SANDBOX_COMMERCE_PORT": str(commerce_port),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(worker_log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
+        "SANDBOX_ORDERS": "30",
+        "SANDBOX_TIME_SCALE": "50",
+        "PYTHONUNBUFFERED": "1",
+    })
+    repo_state = ((ROOT / "airflow_home").exists(), (ROOT / "var").exists())
+    log = tmp_path / "run.out"
+    airflow_home = tmp_path / "airflow_home"
+    api = f"http://127.0.0.1:{airflow_port}"
+    commerce = f"http://127.0.0.1:{commerce_port}"
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, str(SCRIPT)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    root = psutil.Process(proc.pid)
+    tree: dict[int, psutil.Process] = {}
+    error: BaseException | None = None  # raised after the cleanup checks, which must hold regardless
+    running_seen = False
+    try:
+        wait_for("the API server", lambda: requests.get(f"{api}/api/v2/monitor/health", timeout=2).ok,
+                 300, proc, log)
+        timings["api_up"] = time.monotonic() - t0
+        record_tree(root, tree)
+        password = json.loads((airflow_home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+        token = requests.post(f"{api}/auth/token", json={"username": "admin", "password": password},
+                              timeout=10).json()["access_token"]
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+
+        def trigger():
+            resp = session.post(f"{api}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=10)
+            return resp.ok and resp.json()["dag_run_id"]
+
+        def task_instances(run_id: str) -> list[dict]:
+            resp = session.get(f"{api}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", timeout=10)
+            resp.raise_for_status()
+            return resp.json()["task_instances"]
+
+        run_id = wait_for("the DAG to be parsed and triggered", trigger, 180, proc, log, every=2)
+
+        def finished():
+            record_tree(root, tree)
+            run = session.get(f"{api}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", timeout=10).json()
+            return run["state"] in ("success", "failed") and run
+
+        run = wait_for(f"run {run_id} to finish", finished, 300, proc, log, every=2)
+        timings["first_run_done"] = time.monotonic() - t0
+        tis = task_instances(run_id)
+        ran = [ti for ti in tis if ti["start_date"] and ti["state"] in ("success", "failed", "up_for_retry")]
+        created = requests.get(f"{commerce}/_sandbox/ledger", params={"event": "order_created"},
+                               timeout=10).json()["events"]
+        try:
+            assert ran, f"no task of {run_id} ran (the workers could not reach the execution API?): {tis}"
+            assert run["state"] == "success" and created, (
+                f"the import did not create Commerce orders: run {run['state']}, "
+                f"tasks {[(ti['task_id'], ti['map_index'], ti['state']) for ti in tis]}, "
+                f"{len(created)} order_created events")
+        except AssertionError as exc:
+            error = exc  # the import's own failure: the stop is still checked below
+
+        # Stop while a task runs: slow Commerce down so that an import stays busy, trigger another run.
+        requests.put(f"{commerce}/_sandbox/latency", json={"latency_ms": 3000}, timeout=10)
+        second = wait_for("a second run", trigger, 60, proc, log, every=2)
+
+        def a_task_running():
+            record_tree(root, tree)
+            return any(ti["state"] == "running" for ti in task_instances(second))
+
+        running_seen = bool(wait_for("a running task", a_task_running, 120, proc, log, every=0.5))
+        time.sleep(2)  # let the task's processes exist
+    except (Exception, pytest.fail.Exception) as exc:
+        error = error or exc
+    record_tree(root, tree)  # everything, right before the stop: children re-parent afterwards
+    in_own_sessions = sum(1 for p in tree.values() if _sid(p) not in (None, _sid(root)))
+    stop_sent = time.monotonic()
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        left = alive(tree)
+        for p in [root, *tree.values()]:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        pytest.fail(f"scripts/run.py did not exit within 120 s of SIGTERM; alive: {left}")
+    timings["stop"] = time.monotonic() - stop_sent
+
+    output = log.read_text()
+    print(f"timings {timings}; {len(tree)} processes tracked, {in_own_sessions} in sessions of their own; "
+          f"a task was running at the stop: {running_seen}")
+    assert proc.returncode == 0, output[-3000:]
+    assert "Stopped." in output, output[-3000:]
+    assert len(tree) > 10, f"too few processes tracked: {len(tree)}"
+    assert alive(tree) == [], "processes left behind"
+    busy = [p for p in ports if not port_free(p)]
+    assert busy == [], f"ports still in use after the stop: {busy}"
+    assert (ROOT / "airflow_home").exists() == repo_state[0] and (ROOT / "var").exists() == repo_state[1]
+    if error is not None:
+        raise error
+
+
+def _sid(proc: psutil.Process) -> int | None:
+    try:
+        return os.getsid(proc.pid)
+    except OSError:
+        return None
