@@ -61,8 +61,17 @@ def unauthorized(resource: str) -> MagentoError:
     return MagentoError(401, UNAUTHORIZED, {"resources": resource})
 
 
-def fault_body(status: int) -> dict[str, Any]:
-    """The body of an injected 5xx: what Magento answers when something fails inside."""
+# nginx's own error pages: what a client gets when the gateway gives up on PHP (502, 504).
+NGINX_PAGES = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}
+
+
+def fault_body(status: int) -> dict[str, Any] | str:
+    """The body of an injected 5xx: nginx's page when the gateway failed, else what Magento answers
+    when something fails inside."""
+    if status in NGINX_PAGES:
+        title = NGINX_PAGES[status]
+        return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+                "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
     if status == 503:
         return {"message": "Service Temporarily Unavailable"}
     return {"message": "Internal Error. Details are available in Magento log file. Report ID: webapi-sandbox"}

@@ -6,13 +6,18 @@ apply to the faithful API only, never to the control API under ``/_sandbox``. Be
 
 A *dropped* call is processed first and then loses its connection before the response is complete:
 the nastiest real-world case (the effect happened, the client cannot know), which is what clients'
-"re-send is safe" logic must survive.
+"re-send is safe" logic must survive. An *after-write* fault is its gateway variant, for writes only
+(not GET/HEAD): the call is saved, then answered with a 5xx (nginx's 502/504 while PHP goes on), after
+an optional delay that can outlast the client's timeout. With ``late_commit_s`` the save even happens
+that long *after* the failed answer (Magento still saving when nginx gave up): a client that looks
+right away finds nothing, and a blind re-send makes a duplicate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 from collections import Counter
@@ -24,6 +29,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_sandbox"
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+log = logging.getLogger(__name__)
 
 
 class FaultSettings(BaseModel):
@@ -35,6 +43,14 @@ class FaultSettings(BaseModel):
     drop_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of calls whose connection drops")
     fail_next: int = Field(0, ge=0, description="the next N calls answer with an error")
     drop_next: int = Field(0, ge=0, description="the next N calls are processed, then dropped")
+    after_write_next: int = Field(0, ge=0, description="the next N writes are saved, then answered with "
+                                                       "after_write_status")
+    after_write_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of writes saved, then answered "
+                                                                     "with after_write_status")
+    after_write_status: int = Field(504, ge=500, le=599, description="the answer of such a write")
+    after_write_delay_ms: float = Field(0.0, ge=0.0, description="how long such a write holds its connection "
+                                                                 "before answering (beyond a client's timeout)")
+    late_commit_s: float = Field(0.0, ge=0.0, description="such a write is saved only this long after its answer")
     operations: list[str] | None = None
     seed: int | None = None
 
@@ -80,8 +96,8 @@ class FaultInjector:
             self.calls[operation] += 1
             self.statuses[(operation, status)] += 1
 
-    def decide(self, operation: str) -> str | None:
-        """'error', 'drop' or None for one call of ``operation``."""
+    def decide(self, operation: str, write: bool) -> str | None:
+        """'error', 'drop', 'after_write' (writes only) or None for one call of ``operation``."""
         with self._lock:
             s = self._settings
             if s.operations is not None and operation not in s.operations:
@@ -92,10 +108,15 @@ class FaultInjector:
             if s.drop_next:
                 s.drop_next -= 1
                 return "drop"
+            if write and s.after_write_next:
+                s.after_write_next -= 1
+                return "after_write"
             if s.error_rate and self._random.random() < s.error_rate:
                 return "error"
             if s.drop_rate and self._random.random() < s.drop_rate:
                 return "drop"
+            if write and s.after_write_rate and self._random.random() < s.after_write_rate:
+                return "after_write"
             return None
 
     def error_status(self) -> int:
@@ -116,7 +137,8 @@ class FaultMiddleware:
     """ASGI middleware: latency, injected errors and drops, call counting.
 
     ``error_body(status)`` renders an error in the service's own shape (SP-API's ``errors`` list,
-    Magento's ``message``/``parameters``), so clients see exactly what the real service sends.
+    Magento's ``message``/``parameters``; a ``str`` is sent as an HTML page, as nginx sends its 502/504),
+    so clients see exactly what the real service sends.
     ``router_app`` is the FastAPI app, used to name the operation of each request.
     """
 
@@ -124,7 +146,7 @@ class FaultMiddleware:
         self,
         app: ASGIApp,
         injector: FaultInjector,
-        error_body: Callable[[int], dict[str, Any]],
+        error_body: Callable[[int], dict[str, Any] | str],
         router_app: Any,
         error_headers: Callable[[], dict[str, str]] | None = None,
     ) -> None:
@@ -133,6 +155,7 @@ class FaultMiddleware:
         self.error_body = error_body
         self.router_app = router_app
         self.error_headers = error_headers or dict
+        self._late_commits: set[asyncio.Task[None]] = set()  # referenced until done (else collected)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -142,11 +165,14 @@ class FaultMiddleware:
         latency = self.injector.base_latency_ms + self.injector.settings.latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
-        fault = self.injector.decide(operation)
+        fault = self.injector.decide(operation, write=scope["method"] not in READ_METHODS)
         if fault == "error":
             status = self.injector.error_status()
-            await self._send_json(send, status, self.error_body(status))
+            await self._send_error(send, status)
             self.injector.record(operation, status)
+            return
+        if fault == "after_write":
+            await self._after_write(scope, receive, send, operation)
             return
         status_seen = 0
 
@@ -165,9 +191,63 @@ class FaultMiddleware:
                         "headers": [(b"content-length", b"1024"), (b"content-type", b"application/json")]})
             raise DroppedConnection(f"sandbox dropped the connection of {operation}")
 
-    async def _send_json(self, send: Send, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    async def _after_write(self, scope: Scope, receive: Receive, send: Send, operation: str) -> None:
+        settings = self.injector.settings
+        if settings.late_commit_s:
+            body = await _read_body(receive)
+            task = asyncio.get_running_loop().create_task(self._commit_later(scope, body, settings.late_commit_s
+                                                                              + settings.after_write_delay_ms / 1000))
+            self._late_commits.add(task)
+            task.add_done_callback(self._late_commits.discard)
+        else:
+            await self.app(scope, receive, _discard)
+        await asyncio.sleep(settings.after_write_delay_ms / 1000)
+        await self._send_error(send, settings.after_write_status)
+        self.injector.record(operation, settings.after_write_status)
+
+    async def _commit_later(self, scope: Scope, body: bytes, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        try:
+            await self.app(scope, _replay(body), _discard)
+        except Exception:  # nobody is waiting for this answer; keep the failure in the log
+            log.exception("late commit of %s %s failed", scope["method"], scope["path"])
+
+    async def _send_error(self, send: Send, status: int) -> None:
+        body = self.error_body(status)
+        if isinstance(body, str):
+            payload, content_type = body.encode(), b"text/html"
+        else:
+            payload, content_type = json.dumps(body).encode(), b"application/json"
+        headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in self.error_headers().items()]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that hands the app a body read earlier, then reports the client gone."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _discard(_: Message) -> None:
+    """The ``send`` of a call whose real answer nobody receives."""
