@@ -46,7 +46,7 @@ def test_search_orders_pages_through_hundreds_of_complete_orders(sandbox_factory
     client = make_client(base_url=server.url)
     before_call = datetime.now(UTC)
     search = client.search_orders(created_after=_window_start(), max_results_per_page=10, included_data=ALL_DATA)
-    orders = list(search)
+    orders = [order.typed() for order in search]
     assert len(orders) == 260 == len({order.order_id for order in orders})
     assert search.pages_fetched == 26 and search.duplicates == 0
     # Amazon fixed the window's end at two minutes before the first request: that is the watermark.
@@ -72,7 +72,7 @@ def test_search_by_last_update_filters_and_returns_the_window_end(make_client, c
     search = client.search_orders(last_updated_after=_window_start(), last_updated_before=end,
                                   fulfillment_statuses=[FulfillmentStatus.UNSHIPPED], fulfilled_by=["MERCHANT"],
                                   marketplace_ids=[MARKETPLACE_US], included_data=["FULFILLMENT"])
-    orders = list(search)
+    orders = [order.typed() for order in search]
     assert orders, "the seed has unshipped merchant-fulfilled US orders"
     for order in orders:
         assert order.fulfillment.fulfillment_status is FulfillmentStatus.UNSHIPPED
@@ -87,13 +87,13 @@ def test_get_order_with_included_data(make_client, control):
     created = control.add_order(marketplaceId="A1PA6795UKMFR9", prime=True)
     client = make_client()
     order = client.get_order(created["orderId"], included_data={IncludedData.BUYER, IncludedData.PROCEEDS,
-                                                                 IncludedData.RECIPIENT})
+                                                                 IncludedData.RECIPIENT}).typed()
     assert order.order_id == created["orderId"] and order.sales_channel.marketplace_id == "A1PA6795UKMFR9"
     assert order.buyer is not None and order.recipient is not None
     assert order.proceeds.grand_total.currency_code == "EUR"
     assert order.proceeds.grand_total.amount == Decimal(created["proceeds"]["grandTotal"]["amount"])
     assert [item.order_item_id for item in order.order_items] == [i["orderItemId"] for i in created["orderItems"]]
-    bare = client.get_order(created["orderId"])
+    bare = client.get_order(created["orderId"]).typed()
     assert bare.buyer is None and bare.proceeds is None
 
 
@@ -118,13 +118,13 @@ def test_confirm_shipment_partial_then_complete(make_client, control):
     mug, tea = (item["orderItemId"] for item in order["orderItems"])
     client = make_client()
     client.confirm_shipment(order["orderId"], MARKETPLACE_US, _package("1", [(mug, 1)]))
-    assert client.get_order(order["orderId"], ["FULFILLMENT"]).fulfillment.fulfillment_status \
+    assert client.get_order(order["orderId"], ["FULFILLMENT"]).typed().fulfillment.fulfillment_status \
         is FulfillmentStatus.PARTIALLY_SHIPPED
     client.confirm_shipment(order["orderId"], MARKETPLACE_US, {
         "packageReferenceId": "2", "carrierCode": "Other", "carrierName": "Österreichische Post",
         "trackingNumber": "RR123456789AT", "shipDate": datetime.now(UTC) - timedelta(minutes=1),
         "orderItems": [{"orderItemId": mug, "quantity": 1}, {"orderItemId": tea, "quantity": 1}]})
-    shipped = client.get_order(order["orderId"], ["FULFILLMENT", "PACKAGES"])
+    shipped = client.get_order(order["orderId"], ["FULFILLMENT", "PACKAGES"]).typed()
     assert shipped.fulfillment.fulfillment_status is FulfillmentStatus.SHIPPED
     assert [(p.package_reference_id, p.carrier) for p in shipped.packages] == [("1", "UPS"),
                                                                                ("2", "Österreichische Post")]
@@ -144,7 +144,7 @@ def test_dropped_confirmation_is_resent_and_yields_exactly_one_package(make_clie
     stats = client.stats.operations["confirmShipment"]
     assert (stats.calls, stats.transport_errors) == (2, 1)
     assert len(control.ledger("shipment", order["orderId"])) == 1
-    packages = client.get_order(order["orderId"], ["PACKAGES"]).packages
+    packages = client.get_order(order["orderId"], ["PACKAGES"]).typed().packages
     assert [p.package_reference_id for p in packages] == ["1"]
 
 

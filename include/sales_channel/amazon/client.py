@@ -70,8 +70,8 @@ from sales_channel.amazon.models import (
     FulfilledBy,
     FulfillmentStatus,
     IncludedData,
-    Order,
     PackageDetail,
+    RawOrder,
 )
 from sales_channel.amazon.windows import SearchWindow, enum_set
 from sales_channel.net import install_log_redaction
@@ -127,9 +127,9 @@ class ClientStats:
 
 @dataclass(frozen=True)
 class OrderPage:
-    """One searchOrders response as Amazon sent it."""
+    """One searchOrders response as Amazon sent it: each order raw, whatever its shape."""
 
-    orders: list[Order]
+    orders: list[RawOrder]
     next_token: str | None
     last_updated_before: datetime | None
     created_before: datetime | None
@@ -154,12 +154,13 @@ class OrderSearch:
         self.window_end: datetime | None = None
         self.pages_fetched = 0
         self.duplicates = 0
-        self._orders: dict[str, Order] | None = None
+        self._orders: list[RawOrder] | None = None
 
-    def pages(self) -> Iterator[OrderPage]:
+    def pages(self, start_token: str | None = None) -> Iterator[OrderPage]:
         """The raw pages, lazily, as Amazon sends them (an order may repeat across pages; nothing is
-        de-duplicated). Each call pages the window again from its first page."""
-        token: str | None = None
+        de-duplicated). Each call pages the window again from its first page, or from the page of
+        ``start_token`` (a page's ``next_token``, saved by a run that stopped there)."""
+        token = start_token
         while True:
             page = self._fetch_page(self.window, token)
             self.pages_fetched += 1
@@ -171,21 +172,31 @@ class OrderSearch:
                 return
             token = page.next_token
 
-    def __iter__(self) -> Iterator[Order]:
+    def __iter__(self) -> Iterator[RawOrder]:
         if self._orders is None:
-            orders: dict[str, Order] = {}
+            # An order without a usable id cannot be matched to another copy: each is kept on its own
+            # key, and the import quarantines it.
+            orders: dict[object, RawOrder] = {}
             for page in self.pages():
                 for order in page.orders:
-                    seen = orders.get(order.order_id)
+                    key: object = order.order_id or object()
+                    seen = orders.get(key)
                     if seen is not None:
                         self.duplicates += 1
-                        if seen.last_updated_time >= order.last_updated_time:
+                        if not self._newer(order, seen):
                             continue
-                    orders[order.order_id] = order
+                    orders[key] = order
             if self.window_end is None:  # Amazon did not say: the window ended where it was asked to
                 self.window_end = self.window.last_updated_before or self.window.created_before
-            self._orders = orders
-        return iter(list(self._orders.values()))
+            self._orders = list(orders.values())
+        return iter(self._orders)
+
+    @staticmethod
+    def _newer(candidate: RawOrder, seen: RawOrder) -> bool:
+        """Whether ``candidate`` replaces ``seen`` (same order id): a later lastUpdatedTime wins, and a
+        readable time wins over an unreadable one; a tie keeps the copy seen first."""
+        theirs, ours = candidate.last_updated_time, seen.last_updated_time
+        return theirs is not None and (ours is None or theirs > ours)
 
 
 class SpApiClient:
@@ -195,7 +206,8 @@ class SpApiClient:
     MerchantIdentifier of feeds. The endpoint is the region of ``marketplace_id`` unless ``base_url``
     says otherwise (the sandbox); Login with Amazon is api.amazon.com, or ``<base_url>/auth/o2/token``
     when a base URL is given, unless ``lwa_url`` says otherwise. ``rate_scale`` multiplies every usage
-    plan (the sandbox's time scale F). ``on_token`` sees every new access token (to mask it in logs).
+    plan (the sandbox's time scale F). ``on_token`` sees every new access token (to mask it in logs);
+    ``on_close`` runs on ``close()`` (resources handed over with the client, e.g. its bucket store's).
     ``bucket_store`` shares buckets between processes (SQL, Redis);
     the default is per process.
     """
@@ -205,7 +217,8 @@ class SpApiClient:
                  bucket_store: BucketStore | None = None, rate_scale: float = 1.0,
                  timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 6, max_retry_s: float = 600.0,
                  backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
-                 session: requests.Session | None = None, on_token: Callable[[str], None] | None = None) -> None:
+                 session: requests.Session | None = None, on_token: Callable[[str], None] | None = None,
+                 on_close: Callable[[], object] | None = None) -> None:
         if not seller_id or not seller_id.strip():
             raise ValueError("seller_id: the seller account id is required (it keys the usage-plan buckets)")
         if base_url is not None:  # a stand-in (the sandbox) serves Login with Amazon as well
@@ -231,6 +244,7 @@ class SpApiClient:
         self.session = session or _new_session()
         self.limiter = RateLimiter(bucket_store or InMemoryBucketStore(), account=seller_id, scale=rate_scale)
         self.stats = ClientStats()
+        self._on_close = on_close
         self._tokens = LwaTokenProvider(credentials, lwa_url, self.session, timeout,
                                         on_refresh=self.stats.count_token_refresh, on_token=on_token)
 
@@ -239,6 +253,8 @@ class SpApiClient:
 
     def close(self) -> None:
         self.session.close()
+        if self._on_close:
+            self._on_close()
 
     def __enter__(self) -> SpApiClient:
         return self
@@ -285,20 +301,21 @@ class SpApiClient:
             params["paginationToken"] = pagination_token
         body = self._call("searchOrders", "GET", "/orders/2026-01-01/orders", params=params).json()
         return OrderPage(
-            orders=[Order.from_api(order) for order in body.get("orders", [])],
+            orders=[RawOrder(order) for order in body.get("orders") or []],
             next_token=(body.get("pagination") or {}).get("nextToken"),
             last_updated_before=_parse_time(body.get("lastUpdatedBefore")),
             created_before=_parse_time(body.get("createdBefore")),
         )
 
-    def get_order(self, order_id: str, included_data: Iterable[IncludedData | str] | None = None) -> Order:
+    def get_order(self, order_id: str, included_data: Iterable[IncludedData | str] | None = None) -> RawOrder:
+        """The order as Amazon sent it, whatever its shape (``.typed()`` validates it)."""
         _check_order_id(order_id)
         params = {}
         included = enum_set(IncludedData, included_data, "includedData")
         if included:
             params["includedData"] = ",".join(sorted(included))
         body = self._call("getOrder", "GET", f"/orders/2026-01-01/orders/{quote(order_id)}", params=params).json()
-        return Order.from_api(body["order"])
+        return RawOrder(body.get("order"))
 
     # --- Orders v0 --------------------------------------------------------------------------------
 

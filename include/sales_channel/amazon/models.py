@@ -4,16 +4,24 @@ Field names follow Amazon's published models (camelCase on the wire, snake_case 
 are ``Decimal`` (Amazon sends them as strings: no precision is lost), times are aware datetimes in UTC.
 Response models keep fields they do not declare (``model_extra``) so nothing Amazon adds is lost, and
 ``raw`` holds the order exactly as received for mapping code that needs more. Buyer and recipient data
-are PII: they are left out of ``repr()`` so they cannot reach a log by accident.
+are PII: they are left out of ``repr()`` so they cannot reach a log by accident, and validation errors
+never quote the input (``hide_input_in_errors``): a refused order's email or street stays out of the
+message and the traceback.
+
+Orders arrive as ``RawOrder``: the JSON exactly as Amazon sent it, never refused for its shape (one odd
+order must not cost the page its other orders); ``RawOrder.typed()`` validates it for callers that want
+the typed ``Order``, and ``domain.amazon_order.parse_order`` turns it into the import's order.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -22,7 +30,9 @@ from pydantic.alias_generators import to_camel
 from sales_channel.domain.amazon_order import (  # one definition of Amazon's enums
     FulfilledBy,
     FulfillmentStatus,
+    parse_time,
 )
+from sales_channel.domain.errors import shown
 
 
 def _to_utc(moment: datetime) -> datetime:
@@ -33,7 +43,8 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True,
+                              hide_input_in_errors=True)
 
 
 class IncludedData(StrEnum):
@@ -110,8 +121,9 @@ class DateTimeRange(_Model):
 
 
 class OrderFulfillment(_Model):
-    fulfillment_status: FulfillmentStatus
-    fulfilled_by: FulfilledBy | None = None
+    # Known values become the enums; a value Amazon added stays a string (never a refused order).
+    fulfillment_status: Annotated[FulfillmentStatus | str, Field(union_mode="left_to_right")]
+    fulfilled_by: Annotated[FulfilledBy | str | None, Field(union_mode="left_to_right")] = None  # a free string in the model
     fulfillment_service_level: str | None = None
     ship_by_window: DateTimeRange | None = None
     deliver_by_window: DateTimeRange | None = None
@@ -186,11 +198,55 @@ class Order(_Model):
     raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Order:
-        return cls.model_validate({**data, "raw": data})
+    def from_api(cls, data: Any) -> Order:
+        return cls.model_validate({**data, "raw": data} if isinstance(data, Mapping) else data)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:  # extra (undeclared) fields may hold PII as well: never in repr()
         return ((k, v) for k, v in super().__repr_args__() if k in type(self).model_fields)
+
+
+@dataclass(frozen=True)
+class RawOrder:
+    """One order of a searchOrders page or of getOrder, as Amazon sent it: any JSON value.
+
+    ``order_id`` and ``last_updated_time`` read it loosely (None when absent or malformed), enough to
+    de-duplicate a window; ``typed()`` validates it into an ``Order`` (pydantic's ValidationError,
+    which names fields, never values, when the shape is wrong), and so does reading one of ``Order``'s
+    fields on it.
+    """
+
+    raw: Any = field(repr=False)  # holds buyer data
+
+    @property
+    def order_id(self) -> str | None:
+        value = self.raw.get("orderId") if isinstance(self.raw, Mapping) else None
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def last_updated_time(self) -> datetime | None:
+        value = self.raw.get("lastUpdatedTime") if isinstance(self.raw, Mapping) else None
+        try:
+            return parse_time(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    def typed(self) -> Order:
+        """The order validated into ``Order``; pydantic's ValidationError when its shape is wrong."""
+        return self._typed
+
+    @cached_property
+    def _typed(self) -> Order:
+        return Order.from_api(self.raw)
+
+    def __getattr__(self, name: str) -> Any:
+        # Typed callers read ``Order``'s fields as before (``client.get_order(...).fulfillment``); they
+        # get the ValidationError getOrder used to raise, and raw callers never pay for validation.
+        if name in Order.model_fields:
+            return getattr(self.typed(), name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return f"RawOrder(order_id={shown(self.order_id)})"
 
 
 # --- Orders v0: confirmShipment -----------------------------------------------------------------------
@@ -206,7 +262,8 @@ class ShipmentItem(_Model):
 class PackageDetail(_Model):
     """One package of a shipment confirmation (``packageDetail`` of confirmShipment)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+                              hide_input_in_errors=True)
 
     package_reference_id: str
     carrier_code: Annotated[str, Field(min_length=1)]

@@ -5,11 +5,13 @@ product needs none of it after the Commerce order exists (what must be retried i
 Amazon). So an order snapshot is stored without the buyer's identity, delivery address, tax
 registration, gift message or customization, and free-form JSON written here (event details, outbox
 payloads) is refused when it carries a key that names buyer data.
+
+Every walk here is iterative: Amazon's JSON may nest to any depth, and a recursive walk would end in
+RecursionError instead of an answer.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,9 +35,9 @@ _PII_KEY_NAMES = frozenset(k.lower().replace("_", "") for k in AMAZON_PII_KEYS |
 })
 
 
-def strip_buyer_pii(order: dict[str, Any]) -> dict[str, Any]:
+def strip_buyer_pii(order: Any) -> Any:
     """A deep copy of an Amazon order without buyer data (``order`` itself is left unchanged)."""
-    return _without_keys(copy.deepcopy(order), AMAZON_PII_KEYS)
+    return _copy_without_keys(order, AMAZON_PII_KEYS)
 
 
 def find_pii_keys(document: Any, path: str = "$") -> list[str]:
@@ -50,25 +52,38 @@ def ensure_no_pii(document: Any, what: str) -> None:
         raise ValueError(f"{what} holds buyer data at {', '.join(found)}: the channel database keeps no buyer PII")
 
 
-def _without_keys(node: Any, keys: frozenset[str]) -> Any:
-    if isinstance(node, dict):
-        for key in [k for k in node if k in keys]:
-            del node[key]
-        for value in node.values():
-            _without_keys(value, keys)
-    elif isinstance(node, list):
-        for value in node:
-            _without_keys(value, keys)
-    return node
+def _copy_without_keys(node: Any, keys: frozenset[str]) -> Any:
+    """A copy of the JSON value ``node`` whose objects lack ``keys``, at every depth."""
+    def fresh(value: Any) -> Any:
+        return {} if isinstance(value, dict) else [] if isinstance(value, list) else value
+
+    root = fresh(node)
+    pending = [(node, root)] if isinstance(node, dict | list) else []
+    while pending:
+        source, target = pending.pop()
+        entries = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in entries:
+            if isinstance(source, dict) and key in keys:
+                continue
+            copied = fresh(value)
+            if isinstance(value, dict | list):
+                pending.append((value, copied))
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)  # entries come in order: the list keeps its order
+    return root
 
 
 def _pii_paths(node: Any, path: str) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if str(key).lower().replace("_", "") in _PII_KEY_NAMES:
-                yield f"{path}.{key}"
-            else:
-                yield from _pii_paths(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _pii_paths(value, f"{path}[{index}]")
+    """Depth first, in document order; a key naming buyer data is reported, its value not walked."""
+    pending: list[tuple[Any, str, bool]] = [(node, path, False)]
+    while pending:
+        node, path, names_buyer_data = pending.pop()
+        if names_buyer_data:
+            yield path
+        elif isinstance(node, dict):
+            pending.extend(reversed([(value, f"{path}.{key}", str(key).lower().replace("_", "") in _PII_KEY_NAMES)
+                                     for key, value in node.items()]))
+        elif isinstance(node, list):
+            pending.extend(reversed([(value, f"{path}[{index}]", False) for index, value in enumerate(node)]))

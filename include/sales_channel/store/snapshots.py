@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sales_channel.domain.amazon_order import MAX_NESTING, ORDER_ID_PATTERN, nesting_beyond
+from sales_channel.domain.errors import shown
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
 from sales_channel.store.models import AmazonOrder
 from sales_channel.store.sanitize import strip_buyer_pii
@@ -44,24 +46,35 @@ class OrderSnapshot:
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
 
     @classmethod
-    def from_amazon(cls, seller_account: str, order: dict[str, Any]) -> OrderSnapshot:
-        """A snapshot of an Orders API v2026-01-01 ``Order``, buyer and recipient data removed."""
+    def from_amazon(cls, seller_account: str, order: Any) -> OrderSnapshot:
+        """A snapshot of an Orders API v2026-01-01 ``Order``, buyer and recipient data removed.
+
+        ``order`` may be any JSON value: ValueError (naming the order and the field, never a buyer
+        value) when it has no Amazon order id, no readable times, an amount that is not money, or
+        nests deeper than ``MAX_NESTING`` (it could not be stored as JSON). The searchable columns
+        take what fits them and are left empty otherwise: the import quarantines such orders anyway."""
+        if not isinstance(order, Mapping):
+            raise ValueError(f"Amazon order: not a JSON object ({shown(order)})")
         order_id = order.get("orderId")
         if not isinstance(order_id, str) or not order_id:
             raise ValueError("Amazon order: field orderId is missing")
-        fulfillment = order.get("fulfillment") or {}
-        grand_total = (order.get("proceeds") or {}).get("grandTotal") or {}
+        if not ORDER_ID_PATTERN.fullmatch(order_id):
+            raise ValueError(f"Amazon order {shown(order_id)}: field orderId is not an Amazon order id")
+        if (deep := nesting_beyond(order)) is not None:
+            raise ValueError(f"Amazon order {order_id}: field {deep} nests deeper than {MAX_NESTING} levels")
+        grand_total = _field(order, "proceeds", "grandTotal")
         return cls(
             seller_account=seller_account,
             amazon_order_id=order_id,
             created_time=_timestamp(order, "createdTime"),
             last_updated_time=_timestamp(order, "lastUpdatedTime"),
-            raw=strip_buyer_pii(order),
-            marketplace_id=(order.get("salesChannel") or {}).get("marketplaceId"),
-            fulfillment_channel=fulfillment.get("fulfilledBy"),
-            status=fulfillment.get("fulfillmentStatus"),
-            order_total=_amount(order_id, grand_total.get("amount")),
-            currency=grand_total.get("currencyCode"),
+            raw=strip_buyer_pii(dict(order)),
+            marketplace_id=_column_text(AmazonOrder.marketplace_id, _field(order, "salesChannel", "marketplaceId")),
+            fulfillment_channel=_column_text(AmazonOrder.fulfillment_channel,
+                                             _field(order, "fulfillment", "fulfilledBy")),
+            status=_column_text(AmazonOrder.status, _field(order, "fulfillment", "fulfillmentStatus")),
+            order_total=_amount(order_id, _field(grand_total, "amount")),
+            currency=_column_text(AmazonOrder.currency, _field(grand_total, "currencyCode")),
         )
 
 
@@ -120,7 +133,19 @@ class SnapshotRepository:
         return session.execute(statement).first() is not None
 
 
-def _timestamp(order: dict[str, Any], name: str) -> datetime:
+def _field(node: Any, *keys: str) -> Any:
+    """``node[k1][k2]...`` where each step is an object, else None."""
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def _column_text(column: Any, value: Any) -> str | None:
+    """``value`` when it is a string that fits ``column``, else None (never a database error)."""
+    return value if isinstance(value, str) and len(value) <= column.type.length else None
+
+
+def _timestamp(order: Mapping[str, Any], name: str) -> datetime:
     value = order.get(name)
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
@@ -128,7 +153,7 @@ def _timestamp(order: dict[str, Any], name: str) -> datetime:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ValueError(f"Amazon order {order.get('orderId')}: field {name} must be an ISO 8601 time "
-                         f"with a time zone, got {value!r}")
+                         f"with a time zone, got {shown(value)}")
     return parsed
 
 
@@ -136,10 +161,10 @@ def _amount(order_id: str, value: Any) -> Decimal | None:
     if value is None:
         return None
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
+        amount = Decimal(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except (InvalidOperation, ValueError):  # ValueError: an int too long to convert
         amount = None
     what = f"Amazon order {order_id}: field proceeds.grandTotal.amount"
     if amount is None:
-        raise ValueError(f"{what} is not a decimal: {value!r}")
+        raise ValueError(f"{what} is not a decimal: {shown(value)}")
     return checked_money(amount, what)
