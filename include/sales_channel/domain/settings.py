@@ -154,8 +154,34 @@ def _error_message(error: jsonschema.ValidationError) -> str:
     return f"store {store!r}: field {fields!r}: {error.message}"
 
 
-def parse_settings(document: str | dict[str, Any]) -> dict[str, StoreSettings]:
-    """Validate and parse the stores' settings (JSON text or an already decoded object)."""
+@dataclass(frozen=True)
+class StoresDocument:
+    """The stores' settings, each store validated on its own: one store's mistake never stops the others."""
+
+    valid: dict[str, StoreSettings]
+    invalid: dict[str, str]  # store key → what is wrong, naming the field
+
+    def accounts(self) -> dict[str, list[StoreSettings]]:
+        """The active valid stores by seller account (one Amazon search serves all of an account's stores)."""
+        by_account: dict[str, list[StoreSettings]] = {}
+        for store in self.valid.values():
+            if store.active:
+                by_account.setdefault(store.amazon_conn_id, []).append(store)
+        return by_account
+
+
+# searchOrders takes at most 50 marketplaces per call.
+MAX_MARKETPLACES_PER_ACCOUNT = 50
+
+
+def parse_stores(document: str | dict[str, Any]) -> StoresDocument:
+    """Validate the stores' settings (JSON text or an already decoded object), store by store.
+
+    A document that is not a JSON object of stores raises ``SettingsError``; a store with an invalid
+    field is listed in ``invalid`` with the store and the field named, and the others stay valid. Two
+    active stores of one seller account that take the same marketplace are both invalid: an order of
+    that marketplace could go to either.
+    """
     if isinstance(document, str):
         try:
             document = json.loads(document)
@@ -163,9 +189,52 @@ def parse_settings(document: str | dict[str, Any]) -> dict[str, StoreSettings]:
             raise SettingsError(f"stores settings are not valid JSON: {exc}") from None
     validator = jsonschema.Draft202012Validator(SETTINGS_SCHEMA, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise SettingsError("; ".join(_error_message(e) for e in errors))
-    return {key: _store(key, raw) for key, raw in document.items()}
+    if any(not e.absolute_path for e in errors):
+        raise SettingsError("; ".join(_error_message(e) for e in errors if not e.absolute_path))
+    invalid: dict[str, list[str]] = {}
+    for error in errors:
+        invalid.setdefault(str(error.absolute_path[0]), []).append(_error_message(error))
+    valid: dict[str, StoreSettings] = {}
+    for key, raw in document.items():
+        if key in invalid:
+            continue
+        try:
+            valid[key] = _store(key, raw)
+        except SettingsError as exc:
+            invalid[key] = [str(exc)]
+    for problem, keys in _marketplace_conflicts(valid.values()).items():
+        for key in keys:
+            invalid.setdefault(key, []).append(f"store {key!r}: field 'marketplace_ids': {problem}")
+            valid.pop(key, None)
+    return StoresDocument(valid=valid, invalid={key: "; ".join(problems) for key, problems in invalid.items()})
+
+
+def _marketplace_conflicts(stores: Any) -> dict[str, list[str]]:
+    owners: dict[tuple[str, str], list[str]] = {}
+    for store in stores:
+        if store.active:
+            for marketplace in store.marketplace_ids:
+                owners.setdefault((store.amazon_conn_id, marketplace), []).append(store.key)
+    conflicts = {f"marketplace {marketplace} of {account!r} is taken by several active stores ({', '.join(keys)})": keys
+                 for (account, marketplace), keys in owners.items() if len(keys) > 1}
+    per_account: dict[str, set[str]] = {}
+    for account, marketplace in owners:
+        per_account.setdefault(account, set()).add(marketplace)
+    for account, marketplaces in per_account.items():
+        if len(marketplaces) > MAX_MARKETPLACES_PER_ACCOUNT:
+            keys = sorted({k for (a, _), ks in owners.items() if a == account for k in ks})
+            conflicts[f"the active stores of {account!r} take {len(marketplaces)} marketplaces; "
+                      f"one search takes at most {MAX_MARKETPLACES_PER_ACCOUNT}"] = keys
+    return conflicts
+
+
+def parse_settings(document: str | dict[str, Any]) -> dict[str, StoreSettings]:
+    """Validate and parse the stores' settings; any invalid store raises ``SettingsError`` (the CLI and
+    tests, where one wrong store should stop the command)."""
+    stores = parse_stores(document)
+    if stores.invalid:
+        raise SettingsError("; ".join(stores.invalid.values()))
+    return stores.valid
 
 
 _ENUM_FIELDS = {"customer_creation": CustomerCreation, "order_number_source": OrderNumberSource,
