@@ -6,10 +6,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from sales_channel.store._sql import Clock, Sessions, utc_now
+from sales_channel.store.checkpoints import CheckpointRepository
 from sales_channel.store.engine import create_engine_for
 from sales_channel.store.events import EventRepository
 from sales_channel.store.links import LinkRepository
-from sales_channel.store.migrate import migrate
+from sales_channel.store.migrate import check_schema
+from sales_channel.store.migrate import migrate as upgrade
 from sales_channel.store.outbox import OutboxRepository
 from sales_channel.store.quarantine import DEFAULT_BACKOFF, Backoff, QuarantineRepository
 from sales_channel.store.skus import SkuMapRepository
@@ -28,14 +30,25 @@ class ChannelStore:
         self.outbox = OutboxRepository(sessions, clock)
         self.quarantine = QuarantineRepository(sessions, clock, quarantine_backoff)
         self.watermarks = WatermarkRepository(sessions, clock)
+        self.checkpoints = CheckpointRepository(sessions, clock)
         self.events = EventRepository(sessions, clock)
         self.skus = SkuMapRepository(sessions, clock)
 
     @classmethod
-    def open(cls, url: str | URL, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF) -> ChannelStore:
-        """Connect to ``url`` and bring its schema to head first (safe from every task start)."""
+    def open(cls, url: str | URL, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF, *,
+             migrate: bool = False, migrate_command: str | None = None) -> ChannelStore:
+        """Connect to ``url`` after checking that its schema is at head (``SchemaNotCurrentError``
+        suggesting ``migrate_command`` otherwise). ``migrate=True`` migrates it first instead: for tests
+        and one-off scripts that are their own deployment, never for tasks."""
         engine = create_engine_for(url)
-        migrate(engine)
+        try:
+            if migrate:
+                upgrade(engine)
+            else:
+                check_schema(engine, migrate_command)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, clock, quarantine_backoff)
 
     def close(self) -> None:

@@ -138,6 +138,24 @@ class Watermark(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WindowCheckpoint(Base):
+    """An import window being read: where it is, so a retry or the next run continues from the page
+    after the last one fully imported instead of from page 1 (searchOrders tokens live 24 hours)."""
+
+    __tablename__ = "window_checkpoints"
+
+    scope: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)  # the seller account
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    marketplace_ids: Mapped[str] = mapped_column(Text)  # comma-separated: a token is valid for these only
+    next_token: Mapped[str | None] = mapped_column(Text)  # None: start at the first page
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Amazon's lastUpdatedBefore
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OrderEvent(Base):
     """One entry of an order's timeline (shown in the UI)."""
 
@@ -178,4 +196,4 @@ class SkuMapping(Base):
 
 
 __all__ = ["AmazonOrder", "Base", "OrderEvent", "OrderLink", "OutboxItem", "OutboxStatus", "QuarantinedOrder",
-           "RateBucket", "SkuMapping", "Watermark"]
+           "RateBucket", "SkuMapping", "Watermark", "WindowCheckpoint"]

@@ -137,6 +137,12 @@ class OutboxRepository:
                 OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.CLAIMED, OutboxItem.claimed_by == worker,
             ).values(claimed_until=now + lease, updated_at=now)).rowcount)
 
+    def update_payload(self, item_id: int, worker: str, payload: dict[str, Any]) -> None:
+        """Replace the payload of an item ``worker`` holds: a journal of what the call is about to do,
+        written before an irreversible call so that a resumed item can tell whether it happened."""
+        ensure_no_pii(payload, f"outbox payload of item {item_id}")
+        self._transition(item_id, worker, status=OutboxStatus.CLAIMED, payload=payload, updated_at=self._clock())
+
     def mark_sent(self, item_id: int, worker: str, feed_id: str | None = None) -> None:
         """The other side accepted the call and will report the result later (e.g. in feed ``feed_id``)."""
         now = self._clock()

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from sales_channel.store._sql import Clock, Sessions, chunked, lock_row, utc_now
-from sales_channel.store.models import QuarantinedOrder
+from sales_channel.store.models import AmazonOrder, QuarantinedOrder
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,22 @@ class QuarantineRepository:
                 QuarantinedOrder.resolved_at.is_(None),
             ).values(resolved_at=self._clock(), resolved_by=resolved_by, resolution=resolution)).rowcount)
 
-    def due(self, seller_account: str | None = None, limit: int = 100,
-            now: datetime | None = None) -> list[QuarantinedOrder]:
-        """Open entries whose next attempt is due, the longest-waiting first."""
+    def due(self, seller_account: str | None = None, limit: int = 100, now: datetime | None = None,
+            marketplace_ids: Iterable[str] | None = None) -> list[QuarantinedOrder]:
+        """Open entries whose next attempt is due, the longest-waiting first.
+
+        ``marketplace_ids`` keeps only the orders of those marketplaces (by their snapshot; orders too
+        malformed for a snapshot are kept too), filtered before the limit: a paused store sharing the
+        seller account can never crowd out another store's retries.
+        """
         statement = select(QuarantinedOrder).where(
             QuarantinedOrder.resolved_at.is_(None), QuarantinedOrder.next_attempt_at <= (now or self._clock()),
         ).order_by(QuarantinedOrder.next_attempt_at, QuarantinedOrder.id).limit(limit)
+        if marketplace_ids is not None:
+            statement = statement.outerjoin(AmazonOrder, and_(
+                AmazonOrder.seller_account == QuarantinedOrder.seller_account,
+                AmazonOrder.amazon_order_id == QuarantinedOrder.amazon_order_id,
+            )).where(or_(AmazonOrder.marketplace_id.is_(None), AmazonOrder.marketplace_id.in_(list(marketplace_ids))))
         return self._list(statement, seller_account)
 
     def open(self, seller_account: str | None = None) -> list[QuarantinedOrder]:
