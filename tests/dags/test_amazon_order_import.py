@@ -118,20 +118,39 @@ def test_an_order_cancelled_on_amazon_gives_its_stock_back_once(world: World):
     assert salable(world, set(units)) == after, "given back once"
 
 
-def test_invalid_settings_fail_the_run_naming_store_and_field_and_change_nothing(world: World):
-    world.set_stores(world.stores(stock_handling="sometimes"))
+def test_an_invalid_store_fails_its_own_task_naming_the_field_and_the_others_import(world: World):
+    stores = world.stores()
+    stores["eu"]["stock_handling"] = "sometimes"
+    world.set_stores(stores)
+    run = run_dag("amazon_order_import")
+    assert run.state == "failed", "the invalid store's task fails the run: someone must fix it"
+    checks = {ti.map_index: ti for ti in run.get_task_instances() if ti.task_id == "check_store"}
+    failed = [ti for ti in checks.values() if ti.state == "failed"]
+    assert len(failed) == 1 and failed[0].try_number == 1, "bad settings are not retried"
+    assert failed[0].rendered_map_index == "eu"
+    imports = [ti for ti in run.get_task_instances() if ti.task_id == "import_account.import_orders"]
+    assert [ti.state for ti in imports] == ["success"]
+    created = world.commerce_orders()
+    markets = {o["orderId"]: o["salesChannel"]["marketplaceId"] for o in world.all_amazon_orders()}
+    assert created and all(markets[i] in US_MARKETS for i in created), "us imports, eu waits for its fix"
+    assert world.channel().watermarks.get("eu", "import") is None
+
+
+def test_an_unreadable_settings_document_fails_at_once_and_changes_nothing(world: World):
+    world.set_stores("{not json")
     run = run_dag("amazon_order_import")
     assert run.state == "failed"
-    load = next(ti for ti in run.get_task_instances() if ti.task_id == "load_stores")
-    assert load.state == "failed" and load.try_number == 1, "bad settings are not retried"
+    listed = next(ti for ti in run.get_task_instances() if ti.task_id == "list_stores")
+    assert listed.state == "failed" and listed.try_number == 1
     assert world.commerce_control("GET", "ledger", params={"event": "order_created"})["events"] == []
 
 
-def test_read_only_store_creates_nothing_and_keeps_its_watermark(world: World):
+def test_read_only_store_creates_nothing_and_moves_on(world: World):
     world.set_stores(world.stores(read_only=True))
     assert run_dag("amazon_order_import").state == "success"
     assert world.commerce_orders() == {}
-    assert world.channel().watermarks.get("us", "import") is None
+    # Read-only sends nothing to either side; its window still advances (it shares the account's search).
+    assert world.channel().watermarks.get("us", "import") is not None
 
 
 def test_customer_accounts_are_created_once_per_buyer_when_the_store_asks(world: World):

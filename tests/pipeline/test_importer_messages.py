@@ -1,7 +1,7 @@
 """What the importer keeps of a Commerce refusal: the reason and the field, never a submitted value."""
 
 from sales_channel.commerce.errors import ValidationError
-from sales_channel.pipeline.importer import _without_values
+from sales_channel.pipeline.outbox_work import without_values as _without_values
 
 
 def test_a_refusal_names_the_field_but_not_the_value_it_echoes():

@@ -400,7 +400,14 @@ class CommerceClient:
         not the ``entity_id`` the other entities page by).
         """
         found: dict[str, Product] = {}
-        for chunk in self.chunking.split("skus", _strings(skus, "skus")):
+        skus = _strings(skus, "skus")
+        # Magento splits an ``in`` condition's value on commas: a SKU holding one is looked up alone.
+        for sku in [s for s in skus if "," in s]:
+            try:
+                found[sku] = self.get_product(sku)
+            except NotFoundError:
+                pass
+        for chunk in self.chunking.split("skus", [s for s in skus if "," not in s]):
             criteria = SearchCriteria().where("sku", chunk, Condition.IN).page(len(chunk))
             found.update((product.sku, product) for product in self._search_page("/V1/products", criteria,
                                                                                  Product).items)
@@ -436,14 +443,22 @@ class CommerceClient:
         return to_decimal(self._transport.call("GET", "/V1/inventory/get-product-salable-quantity/{sku}/{stockId}",
                                                path={"sku": sku, "stockId": int(stock_id)}, idempotent=True))
 
-    def update_stock_qty(self, sku: str, qty: Decimal | int, *, is_in_stock: bool | None = None) -> int:
-        """Set the (legacy) stock quantity of ``sku``; an absolute value, so retried like a read.
-        Returns the stock item id."""
+    def update_stock_qty(self, sku: str, qty: Decimal | int, *, item_id: int | None = None,
+                         is_in_stock: bool | None = None) -> int:
+        """Set the (legacy) stock quantity of ``sku`` (of stock item ``item_id`` when the caller has just
+        read it). Returns the stock item id.
+
+        The value is absolute, but the write is not retried blindly: a repeat after a sale that Commerce
+        made in between would erase that sale. A failure after sending raises ``AmbiguousWriteError``;
+        the caller re-reads and decides.
+        """
         qty = to_decimal(qty)
         if qty < 0:
             raise ValueError(f"sku {sku}: stock quantity must be >= 0, got {qty}")
-        item = self.get_stock_item(sku)
+        if item_id is None:
+            item_id = self.get_stock_item(sku).item_id
         stock_item = {"qty": qty, "is_in_stock": qty > 0 if is_in_stock is None else is_in_stock}
         return int(self._transport.call("PUT", "/V1/products/{sku}/stockItems/{itemId}",
-                                        path={"sku": sku, "itemId": item.item_id},
-                                        body={"stockItem": stock_item}, idempotent=True))
+                                        path={"sku": sku, "itemId": item_id},
+                                        body={"stockItem": stock_item}, idempotent=False,
+                                        lookup={"sku": sku}))

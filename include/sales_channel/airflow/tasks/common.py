@@ -1,9 +1,9 @@
-"""What every task needs: the stores' settings, and the clients and channel store of one store."""
+"""What every task needs: the stores' settings, and the clients and channel store of one seller account."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from airflow.sdk import Variable
@@ -12,54 +12,58 @@ from airflow.sdk.exceptions import AirflowFailException
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
 from sales_channel.amazon.client import SpApiClient
 from sales_channel.commerce.client import CommerceClient
-from sales_channel.domain.settings import SettingsError, StoreSettings, parse_settings
+from sales_channel.domain.settings import SettingsError, StoresDocument, StoreSettings, parse_stores
 from sales_channel.store.channel_store import ChannelStore
 
 SETTINGS_VARIABLE = "sales_channel_stores"
 
 
-def load_settings() -> dict[str, StoreSettings]:
-    """The stores' settings from the Airflow Variable, validated.
+def load_stores() -> StoresDocument:
+    """The stores' settings from the Airflow Variable, each store validated on its own.
 
-    Invalid settings fail the task at once, without retries (retrying cannot fix them), with a message
-    that names the store and the field.
+    A missing or unreadable document fails the task at once, without retries (retrying cannot fix
+    it); an invalid store is listed with the store and the field named, and the others go on.
     """
     document = Variable.get(SETTINGS_VARIABLE, default=None)
     try:
         if document is None:
             raise SettingsError(f"Airflow Variable {SETTINGS_VARIABLE!r} is not set: it holds the stores' "
                                 "settings as JSON (see the README, 'Configure')")
-        return parse_settings(document)
+        return parse_stores(document)
     except SettingsError as invalid:
         raise AirflowFailException(str(invalid)) from invalid
 
 
-def store_settings(key: str) -> StoreSettings:
-    stores = load_settings()
-    if key not in stores:
-        raise AirflowFailException(f"store {key!r} is not in the Variable {SETTINGS_VARIABLE!r} (known: {sorted(stores)})")
-    return stores[key]
+def account_stores(account: str) -> list[StoreSettings]:
+    """The active, valid stores of one seller account (its Airflow connection id)."""
+    stores = load_stores().accounts().get(account)
+    if not stores:
+        raise AirflowFailException(f"seller account {account!r} has no active valid store in {SETTINGS_VARIABLE!r}")
+    return stores
 
 
 @dataclass
-class StoreContext:
-    settings: StoreSettings
+class AccountContext:
+    stores: list[StoreSettings]
     amazon: SpApiClient
-    commerce: CommerceClient
+    commerce: dict[str, CommerceClient]  # by store key
     channel: ChannelStore
 
 
 @contextmanager
-def open_store(key: str, commerce_pool: int = 16) -> Iterator[StoreContext]:
-    """The clients of one store, closed when the task is done."""
-    settings = store_settings(key)
-    channel = ChannelDatabaseHook().get_conn()
-    amazon = AmazonSellingPartnerHook(settings.amazon_conn_id, channel=channel).get_conn()
-    commerce = AdobeCommerceHook(settings.commerce_conn_id, store_code=settings.store_code,
-                                 pool_maxsize=commerce_pool).get_conn()
-    try:
-        yield StoreContext(settings, amazon, commerce, channel)
-    finally:
-        amazon.close()
-        commerce.close()
-        channel.close()
+def open_account(account: str, commerce_pool: int = 16) -> Iterator[AccountContext]:
+    """The clients of one seller account and of each of its stores, all closed when the task is done
+    (those already built included, when a later one fails to build)."""
+    stores = account_stores(account)
+    with ExitStack() as stack:
+        channel = ChannelDatabaseHook().get_conn()
+        stack.callback(channel.close)
+        amazon = AmazonSellingPartnerHook(account, channel=channel).get_conn()
+        stack.callback(amazon.close)
+        commerce: dict[str, CommerceClient] = {}
+        for store in stores:
+            client = AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code,
+                                       pool_maxsize=commerce_pool).get_conn()
+            stack.callback(client.close)
+            commerce[store.key] = client
+        yield AccountContext(stores, amazon, commerce, channel)
