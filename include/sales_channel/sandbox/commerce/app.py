@@ -161,7 +161,9 @@ def api_router(sandbox: CommerceSandbox) -> APIRouter:
 
     @router.get("/V1/stockItems/{sku}", name="getStockItemBySku", dependencies=[inventory])
     def get_stock_item(sku: str) -> JSONResponse:
-        return _json(catalog.stock_item(sku))
+        item = catalog.stock_item(sku)
+        catalog.after_read(sku)
+        return _json(item)
 
     @router.put("/V1/products/{sku}/stockItems/{item_id}", name="updateStockItemBySku", dependencies=[inventory])
     def update_stock_item(sku: str, item_id: int, body: JsonBody = None) -> JSONResponse:
@@ -170,7 +172,9 @@ def api_router(sandbox: CommerceSandbox) -> APIRouter:
     @router.get("/V1/inventory/get-product-salable-quantity/{sku}/{stock_id}", name="getProductSalableQty",
                 dependencies=[Depends(authorized("Magento_InventoryApi::inventory"))])
     def salable_quantity(sku: str, stock_id: int) -> JSONResponse:
-        return _json(catalog.salable_qty(sku, stock_id))
+        qty = catalog.salable_qty(sku, stock_id)
+        catalog.after_read(sku)
+        return _json(qty)
 
     @router.post("/V1/inventory/source-items", name="saveSourceItems",
                  dependencies=[Depends(authorized("Magento_InventoryApi::source_item"))])

@@ -39,6 +39,18 @@ class StockChange(BaseModel):
     is_in_stock: bool | None = Field(None, description="default: in stock when qty > 0")
 
 
+class Sale(BaseModel):
+    qty: float = Field(gt=0, description="units another sales channel sells (the stock may go below zero)")
+    delay_ms: float = Field(0.0, ge=0.0, description="the sale lands this long after its trigger")
+    after_next_read: bool = Field(False, description="trigger: the next faithful read of the SKU's stock "
+                                                     "(stock item or salable quantity); else now")
+
+
+class StockAssignment(BaseModel):
+    assigned: bool = Field(description="false: the SKU's salable-quantity call answers 400 "
+                                       "'The requested sku is not assigned to given stock.'")
+
+
 def control_router(sandbox: CommerceSandbox) -> APIRouter:
     router = APIRouter(prefix=CONTROL_PREFIX, tags=["sandbox control"])
 
@@ -77,6 +89,22 @@ def control_router(sandbox: CommerceSandbox) -> APIRouter:
     @router.put("/products/{sku}/stock", name="sandbox_set_stock")
     def set_stock(sku: str, change: StockChange) -> dict[str, Any]:
         return sandbox.catalog.set_stock(sku, change.qty, change.is_in_stock)
+
+    @router.post("/products/{sku}/stock/sell", name="sandbox_sell_stock")
+    def sell(sku: str, sale: Sale) -> dict[str, Any]:
+        """Another sales channel sells units of ``sku``: now, after a delay, or right after the next read."""
+        if sale.after_next_read:
+            sandbox.catalog.arm_sale(sku, sale.qty, sale.delay_ms / 1000)
+            return {"sku": sku, "qty": sale.qty, "status": "armed"}
+        if sale.delay_ms:
+            sandbox.catalog.get(sku)  # 404 now for an unknown SKU, not later in a timer
+            sandbox.catalog.sell_later(sku, sale.qty, sale.delay_ms / 1000)
+            return {"sku": sku, "qty": sale.qty, "status": "scheduled"}
+        return {"sku": sku, "qty": sale.qty, "status": "sold", "stock_item": sandbox.catalog.sell(sku, sale.qty)}
+
+    @router.put("/products/{sku}/stock/assignment", name="sandbox_stock_assignment")
+    def stock_assignment(sku: str, assignment: StockAssignment) -> dict[str, Any]:
+        return sandbox.catalog.assign_to_stock(sku, assignment.assigned)
 
     @router.post("/orders", name="sandbox_insert_order")
     def insert_order(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:

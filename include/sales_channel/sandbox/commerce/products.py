@@ -7,6 +7,7 @@ present with qty 0. Orders never reserve stock here (``POST /V1/orders`` saves w
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sales_channel.sandbox.catalog import PRODUCTS, CatalogIssue, Product
@@ -19,6 +20,7 @@ ENABLED, DISABLED = 1, 2
 DEFAULT_STOCK_ID = 1
 DEFAULT_SOURCE = "default"
 _stock_item_validator = BodyValidator("catalog-inventory-data-stock-item-interface", enforce_required=False)
+NOT_ASSIGNED_TO_STOCK = "The requested sku is not assigned to given stock."
 
 
 def stock_item(product_id: int, qty: float, is_in_stock: bool) -> dict[str, Any]:
@@ -38,8 +40,16 @@ def stock_item(product_id: int, qty: float, is_in_stock: bool) -> dict[str, Any]
 class CatalogService:
     def __init__(self, state: StateStore, clock: SandboxClock) -> None:
         self.state, self.clock = state, clock
+        # Test switches of the control API, in memory (a reset clears them): SKUs whose salable-quantity
+        # call answers "not assigned", and other channels' sales armed to land after the next stock read.
+        self._lock = threading.Lock()
+        self._unassigned: set[str] = set()
+        self._armed_sales: dict[str, list[tuple[float, float]]] = {}
 
     def seed(self) -> None:
+        with self._lock:
+            self._unassigned.clear()
+            self._armed_sales.clear()
         with self.state.transaction():
             for product in PRODUCTS:
                 if product.issue is not CatalogIssue.MISSING_IN_COMMERCE:
@@ -66,7 +76,45 @@ class CatalogService:
         item = self.stock_item(sku)
         if stock_id != DEFAULT_STOCK_ID:
             raise MagentoError(404, 'Stock with id "%value" does not exist.', {"value": stock_id})
+        with self._lock:
+            if sku.casefold() in self._unassigned:
+                raise bad_request(NOT_ASSIGNED_TO_STOCK)
         return max(item["qty"] - item["min_qty"], 0.0) if item["is_in_stock"] else 0.0
+
+    def assign_to_stock(self, sku: str, assigned: bool) -> dict[str, Any]:
+        """Make the salable-quantity call of ``sku`` answer Magento's "not assigned to given stock" (400)."""
+        product = self.get(sku)
+        with self._lock:
+            (self._unassigned.discard if assigned else self._unassigned.add)(product["sku"].casefold())
+        return {"sku": product["sku"], "assigned": assigned}
+
+    def sell(self, sku: str, qty: float) -> dict[str, Any]:
+        """Another sales channel sells ``qty`` units: a relative change (it may oversell below zero)."""
+        with self.state.transaction():
+            item = self.stock_item(sku)
+            return self.set_stock(sku, item["qty"] - qty)
+
+    def arm_sale(self, sku: str, qty: float, delay_s: float) -> None:
+        """Sell ``qty`` units ``delay_s`` after the next faithful read of ``sku``'s stock (see ``after_read``)."""
+        product = self.get(sku)
+        with self._lock:
+            self._armed_sales.setdefault(product["sku"].casefold(), []).append((qty, delay_s))
+
+    def sell_later(self, sku: str, qty: float, delay_s: float) -> None:
+        timer = threading.Timer(delay_s, self.sell, (sku, qty))
+        timer.daemon = True
+        timer.start()
+
+    def after_read(self, sku: str) -> None:
+        """A client has just read ``sku``'s stock: the sales armed for it start now (between its read and
+        whatever it writes next)."""
+        with self._lock:
+            sales = self._armed_sales.pop(sku.casefold(), [])
+        for qty, delay_s in sales:
+            if delay_s:
+                self.sell_later(sku, qty, delay_s)
+            else:
+                self.sell(sku, qty)
 
     def upsert(self, sku: str, fields: dict[str, Any], record: bool = True) -> dict[str, Any]:
         """Add a product or change its name/price/status/qty (control API and seed)."""
