@@ -5,11 +5,19 @@ registers the connection types."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
+from airflow.sdk.exceptions import AirflowNotFoundException
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
+from sales_channel.store import ChannelStore, current_revision, head_revision, migrate
+from sales_channel.store.migrate import SchemaNotCurrentError
+
+from tests.conftest import postgres_schema
 
 
 def set_conn(monkeypatch, conn_id: str, **fields) -> None:
@@ -20,6 +28,7 @@ def set_conn(monkeypatch, conn_id: str, **fields) -> None:
 def amazon(sandbox_factory, monkeypatch, tmp_path):
     server = sandbox_factory("amazon", orders=5)
     set_conn(monkeypatch, "sales_channel_db", conn_type="sales_channel_db", host=str(tmp_path / "channel.db"))
+    migrate(f"sqlite:///{tmp_path / 'channel.db'}")
     set_conn(monkeypatch, "seller_a", conn_type="amazon_sp_api", host=server.url, login=CREDS["lwa_client_id"],
              password=CREDS["lwa_client_secret"], extra={"refresh_token": CREDS["refresh_token"], "seller_id": "A1"})
     return server
@@ -71,27 +80,78 @@ def test_commerce_hook_uses_the_store_code_and_tests_the_token(sandbox_factory, 
     assert not ok and "isn't authorized" in message
 
 
+def migrate_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sales_channel", "migrate", *args], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ))
+
+
+def test_amazon_hook_tests_without_a_channel_database_and_its_own_store_closes_with_the_client(
+        amazon, monkeypatch):
+    closed = []
+    monkeypatch.setattr(ChannelStore, "close", lambda store: closed.append(store))
+    with AmazonSellingPartnerHook("seller_a").get_conn():
+        assert closed == []
+    assert len(closed) == 1  # the channel store the hook opened for the buckets
+    # A client that cannot be built (sandbox credentials for a real host) leaves nothing open.
+    set_conn(monkeypatch, "seller_far", conn_type="amazon_sp_api", host="https://sellingpartnerapi-na.amazon.com",
+             login=CREDS["lwa_client_id"], password=CREDS["lwa_client_secret"],
+             extra={"refresh_token": CREDS["refresh_token"]})
+    with pytest.raises(ValueError, match="sandbox"):
+        AmazonSellingPartnerHook("seller_far").get_conn()
+    assert len(closed) == 2
+    monkeypatch.delenv("AIRFLOW_CONN_SALES_CHANNEL_DB")
+    assert AmazonSellingPartnerHook("seller_a").test_connection()[0]
+
+
 @pytest.mark.parametrize("kind", ["path", "url"])
-def test_channel_db_hook_opens_a_migrated_store(monkeypatch, tmp_path, kind):
+def test_channel_db_hook_checks_the_schema_and_never_migrates(monkeypatch, tmp_path, kind):
     path = tmp_path / "channel.db"
     set_conn(monkeypatch, "sales_channel_db", conn_type="sales_channel_db",
              host=str(path) if kind == "path" else f"sqlite:///{path}")
     hook = ChannelDatabaseHook()
     ok, message = hook.test_connection()
-    assert ok, message
+    assert not ok and "is empty (never migrated)" in message
+    assert "run `python -m sales_channel migrate --conn-id sales_channel_db`" in message
+    with pytest.raises(SchemaNotCurrentError, match="--conn-id sales_channel_db"):
+        hook.get_conn()
+    assert current_revision(f"sqlite:///{path}") is None  # neither the test nor the task migrated
+
+    done = migrate_cli("--conn-id", "sales_channel_db")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"channel database: empty -> {head_revision()}"  # after Airflow's logs
+    assert hook.test_connection() == (True, "Connected to the channel database (sqlite), schema up to date")
     moment = datetime(2026, 11, 29, tzinfo=UTC)
     assert hook.get_conn().watermarks.advance("us", "import", moment) == moment
-    assert path.exists()
+
+
+def test_a_missing_channel_db_connection_is_an_error_that_says_what_to_create(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_SALES_CHANNEL_DB", raising=False)
+    with pytest.raises(AirflowNotFoundException) as missing:
+        ChannelDatabaseHook().get_conn()
+    for hint in ("'sales_channel_db' is not defined", "make run", "AIRFLOW_CONN_SALES_CHANNEL_DB",
+                 "python -m sales_channel migrate --conn-id sales_channel_db"):
+        assert hint in str(missing.value)
+    assert not (tmp_path / "sales_channel.db").exists()
+    assert not ChannelDatabaseHook().test_connection()[0]
 
 
 def test_channel_db_hook_on_postgres(monkeypatch, postgres_url):
     from sqlalchemy.engine import make_url
 
-    url = make_url(postgres_url)
-    set_conn(monkeypatch, "sales_channel_db", conn_type="postgres", host=url.host, port=url.port, login=url.username,
-             password=url.password, schema=url.database)
-    assert ChannelDatabaseHook().get_url().drivername == "postgresql+psycopg2"
-    assert ChannelDatabaseHook().test_connection()[0]
+    with postgres_schema(postgres_url) as schema_url:
+        url = make_url(schema_url)
+        set_conn(monkeypatch, "sales_channel_db", conn_type="postgres", host=url.host, port=url.port,
+                 login=url.username, password=url.password, schema=url.database)
+        assert ChannelDatabaseHook().get_url().drivername == "postgresql+psycopg2"
+        # What people type: a plain postgresql:// URL (SQLAlchemy's default driver for it is not installed).
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        set_conn(monkeypatch, "sales_channel_db", conn_type="sales_channel_db", host=plain)
+        assert ChannelDatabaseHook().get_url().drivername == "postgresql+psycopg2"
+        assert not ChannelDatabaseHook().test_connection()[0]
+        done = migrate_cli("--db-url", plain)
+        assert done.returncode == 0, done.stderr
+        assert ChannelDatabaseHook().test_connection()[0]
+        assert ChannelDatabaseHook().get_conn().watermarks.get("us", "import") is None
 
 
 def test_provider_registers_the_connection_types(airflow_db):

@@ -6,7 +6,9 @@ import threading
 
 import pytest
 from sales_channel.store import create_engine_for, read_only
+from sales_channel.store.engine import normalize_url
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 
 def test_sqlite_runs_wal_with_foreign_keys_a_busy_timeout_and_immediate_writes(tmp_path):
@@ -54,3 +56,14 @@ def test_writers_queue_instead_of_failing(tmp_path):
 def test_unsupported_database_is_refused():
     with pytest.raises(ValueError, match="sales_channel_db: unsupported database 'mysql'"):
         create_engine_for("mysql://user@localhost/channel")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_plain_postgresql_urls_use_the_installed_psycopg2(scheme, postgres_url):
+    assert normalize_url(f"{scheme}://u:p@db.example.com/channel").drivername == "postgresql+psycopg2"
+    assert normalize_url("postgresql+psycopg://u@h/d").drivername == "postgresql+psycopg"  # chosen: kept
+    plain = make_url(postgres_url).set(drivername=scheme).render_as_string(hide_password=False)
+    engine = create_engine_for(plain)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()

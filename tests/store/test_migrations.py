@@ -1,17 +1,30 @@
-"""Alembic migrations: from empty to head, round trips, idempotence, concurrent first runs."""
+"""Alembic migrations: from empty to head, round trips, idempotence, concurrent first runs; opening the
+store only checks the revision, and says what to run when it is not head."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sales_channel.store import create_engine_for, current_revision, downgrade, head_revision, migrate
+from sales_channel.store import (
+    ChannelStore,
+    create_engine_for,
+    current_revision,
+    downgrade,
+    head_revision,
+    migrate,
+)
+from sales_channel.store.migrate import SchemaNotCurrentError, migrate_command
 from sales_channel.store.models import Base
 from sqlalchemy import inspect, text
 
 from tests.store.workers import run_migrate, spawn_map
 
 TABLES = {"amazon_orders", "order_links", "outbox", "quarantine", "watermarks", "order_events", "rate_buckets",
-          "sku_map"}
+          "sku_map", "window_checkpoints"}
 
 
 def schema_differences(url: str) -> list:
@@ -76,3 +89,44 @@ def test_concurrent_first_migrations_all_succeed(db_url):
     assert results == ["ok"] * 3
     assert current_revision(db_url) == head_revision()
     assert schema_differences(db_url) == []
+
+
+def test_opening_the_store_checks_the_revision_and_never_migrates(db_url):
+    with pytest.raises(SchemaNotCurrentError) as empty:
+        ChannelStore.open(db_url)
+    assert empty.value.current is None and empty.value.head == head_revision()
+    assert "is empty (never migrated)" in str(empty.value)
+    assert "run `python -m sales_channel migrate --db-url '" in str(empty.value)
+    assert table_names(db_url) == set()
+
+    migrate(db_url, "0001")  # a database one release behind
+    with pytest.raises(SchemaNotCurrentError, match="is at revision 0001; this code needs revision"):
+        ChannelStore.open(db_url)
+
+    ChannelStore.open(db_url, migrate=True).close()  # tests and one-off scripts may migrate on open
+    assert current_revision(db_url) == head_revision()
+    ChannelStore.open(db_url).close()
+
+
+def test_a_database_migrated_by_newer_code_is_refused_without_suggesting_migrate(db_url):
+    migrate(db_url)
+    engine = create_engine_for(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaNotCurrentError, match="migrated by newer code: deploy that code") as newer:
+        ChannelStore.open(db_url)
+    assert "sales_channel migrate" not in str(newer.value)
+
+
+def test_the_migrate_command_is_idempotent_and_its_hint_hides_the_password(db_url):
+    def cli() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sales_channel", "migrate", "--db-url", db_url],
+                              capture_output=True, text=True, timeout=120)
+
+    first = cli()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == f"channel database: empty -> {head_revision()}"
+    assert cli().stdout.splitlines()[-1] == f"channel database: {head_revision()} -> {head_revision()}"
+    hint = migrate_command("postgresql://ops:s3cret@db.example.com/channel")
+    assert hint == "python -m sales_channel migrate --db-url 'postgresql+psycopg2://ops:***@db.example.com/channel'"

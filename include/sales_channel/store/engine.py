@@ -21,16 +21,26 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 _BEGIN_OPTION = "sqlite_begin"  # execution option: "IMMEDIATE" (default) or "DEFERRED"
 
 
-def create_engine_for(url: str | URL, **engine_args: Any) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg2://...``) set up for concurrency."""
+def normalize_url(url: str | URL) -> URL:
+    """``url`` parsed, with the plain ``postgresql://`` (and Heroku-style ``postgres://``) people type
+    mapped to the installed psycopg2 driver: SQLAlchemy's default for them is psycopg 3, which is not
+    installed. Every entry point (the CLI, the Airflow hook, ``create_engine_for``) goes through here."""
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def create_engine_for(url: str | URL, **engine_args: Any) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://...``) set up for concurrency."""
+    parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **engine_args)
     if parsed.get_backend_name() == "postgresql":
         defaults: dict[str, Any] = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800}
         return create_engine(parsed, **{**defaults, **engine_args})
     raise ValueError(f"sales_channel_db: unsupported database {parsed.get_backend_name()!r} "
-                     "(use sqlite:///path or postgresql+psycopg2://...)")
+                     "(use sqlite:///path or postgresql://...)")
 
 
 def read_only(engine: Engine) -> Engine:

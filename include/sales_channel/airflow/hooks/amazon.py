@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -9,7 +11,7 @@ from airflow.sdk import BaseHook
 from sales_channel.airflow.hooks._connection import conn_extras, mask
 from sales_channel.amazon.auth import LwaCredentials
 from sales_channel.amazon.client import SpApiClient
-from sales_channel.ratelimit import BucketStore
+from sales_channel.ratelimit import BucketStore, InMemoryBucketStore
 from sales_channel.store.channel_store import ChannelStore
 
 
@@ -39,18 +41,34 @@ class AmazonSellingPartnerHook(BaseHook):
         self._channel = channel
 
     def get_conn(self) -> SpApiClient:
+        """The client; what the hook opened for it alone (the channel database, a Redis client) closes
+        with it, or at once when building the client fails."""
+        conn, extra, credentials = self._read_connection()
+        owned = ExitStack()
+        try:
+            bucket_store = self._bucket_store or self._configure_bucket_store(extra.get("rate_limit_store"), owned)
+            return self._client(conn, extra, credentials, bucket_store, on_close=owned.close)
+        except BaseException:
+            owned.close()
+            raise
+
+    def _read_connection(self) -> tuple[Any, dict[str, Any], LwaCredentials]:
         conn = self.get_connection(self.amazon_conn_id)
         extra = conn_extras(conn)
-        credentials = self._configure_credentials(conn.login, conn.password, extra)
+        return conn, extra, self._configure_credentials(conn.login, conn.password, extra)
+
+    def _client(self, conn: Any, extra: dict[str, Any], credentials: LwaCredentials, bucket_store: BucketStore,
+                on_close: Callable[[], object] | None = None) -> SpApiClient:
         return SpApiClient(
             credentials,
             seller_id=str(extra.get("seller_id") or self.amazon_conn_id),
             marketplace_id=extra.get("marketplace_id"),
             base_url=extra.get("base_url") or conn.host or None,
             lwa_url=extra.get("lwa_endpoint") or None,
-            bucket_store=self._bucket_store or self._configure_bucket_store(extra.get("rate_limit_store")),
+            bucket_store=bucket_store,
             rate_scale=float(extra.get("rate_scale", 1.0)),
             on_token=mask,
+            on_close=on_close,
         )
 
     def _configure_credentials(self, client_id: str | None, secret: str | None, extra: dict) -> LwaCredentials:
@@ -62,22 +80,30 @@ class AmazonSellingPartnerHook(BaseHook):
         mask(refresh_token)
         return LwaCredentials(client_id=client_id, client_secret=secret, refresh_token=refresh_token)
 
-    def _configure_bucket_store(self, setting: str | None) -> BucketStore:
+    def _configure_bucket_store(self, setting: str | None, owned: ExitStack) -> BucketStore:
+        """The shared usage-plan buckets; what is opened for them here goes on ``owned``."""
         if setting and setting.startswith(("redis://", "rediss://")):
             import redis
 
             from sales_channel.ratelimit.redis import RedisBucketStore
 
-            return RedisBucketStore(redis.Redis.from_url(setting))
+            client = redis.Redis.from_url(setting)
+            owned.callback(client.close)
+            return RedisBucketStore(client)
         from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook
         from sales_channel.ratelimit.sql import SqlBucketStore
 
-        return SqlBucketStore((self._channel or ChannelDatabaseHook().get_conn()).engine)
+        channel = self._channel
+        if channel is None:
+            channel = ChannelDatabaseHook().get_conn()
+            owned.callback(channel.close)
+        return SqlBucketStore(channel.engine)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Exchanges the refresh token with Login with Amazon (no SP-API quota is spent)."""
+        """Exchanges the refresh token with Login with Amazon (no SP-API quota is spent, so no shared
+        bucket is needed: the Test button works before the channel database exists)."""
         try:
-            with self.get_conn() as client:
+            with self._client(*self._read_connection(), InMemoryBucketStore()) as client:
                 return client.test_connection()
         except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
             return False, f"{type(exc).__name__}: {exc}"

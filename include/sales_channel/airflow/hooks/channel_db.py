@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook, conf
-from sqlalchemy.engine import URL, make_url
+from airflow.sdk.exceptions import AirflowNotFoundException
+from sqlalchemy.engine import URL
 
 from sales_channel.store.channel_store import ChannelStore
+from sales_channel.store.engine import create_engine_for, normalize_url
+from sales_channel.store.migrate import SchemaNotCurrentError, check_schema
 from sales_channel.store.quarantine import Backoff
 
 
 class ChannelDatabaseHook(BaseHook):
-    """The project's own database (not Airflow's metadata database).
+    """The project's own database (not Airflow's metadata database), shared by every task and worker.
 
-    The connection is a ``sales_channel_db`` connection whose *Host* is a SQLite file path (the
-    embedded default) or a SQLAlchemy URL, or a standard ``postgres`` connection (production). Without the connection, a SQLite file under the Airflow
-    home is used, so a laptop install needs no setup. Quarantined orders are retried after
-    ``[sales_channel] quarantine_first_retry_minutes`` (5), doubling up to
-    ``quarantine_longest_retry_hours`` (6).
+    The connection is a ``sales_channel_db`` connection whose *Host* is a SQLAlchemy URL
+    (``postgresql://user:password@host/db``) or a SQLite file path (one machine only), or a standard
+    ``postgres`` connection. It must exist: a task without it fails naming it (there is no per-worker
+    fallback, which would give each Celery worker a database of its own). The schema is migrated by
+    ``python -m sales_channel migrate --conn-id sales_channel_db``, never by a task; ``get_conn`` checks
+    it. Quarantined orders are retried after ``[sales_channel] quarantine_first_retry_minutes`` (5),
+    doubling up to ``quarantine_longest_retry_hours`` (6).
     """
 
     conn_name_attr = "channel_db_conn_id"
@@ -35,38 +39,54 @@ class ChannelDatabaseHook(BaseHook):
         self._store: ChannelStore | None = None
 
     def get_url(self) -> URL:
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
         try:
             conn = self.get_connection(self.channel_db_conn_id)
         except AirflowNotFoundException:
-            home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-            return URL.create("sqlite", database=str(home / "sales_channel.db"))
+            raise AirflowNotFoundException(
+                f"the channel database connection {self.channel_db_conn_id!r} is not defined. Create it "
+                f"(`make run` does for the sandbox): type 'Amazon Sales Channel database' with Host = a "
+                f"SQLAlchemy URL such as postgresql://user:password@host/sales_channel, e.g. "
+                f"AIRFLOW_CONN_{self.channel_db_conn_id.upper()}='{{\"conn_type\": \"sales_channel_db\", "
+                f"\"host\": \"postgresql://user:password@host/sales_channel\"}}', or a standard Postgres "
+                f"connection; then run `python -m sales_channel migrate --conn-id {self.channel_db_conn_id}`"
+            ) from None
         if conn.conn_type == "sales_channel_db" and conn.host and "://" in conn.host:
-            return make_url(conn.host)  # a full SQLAlchemy URL
+            return normalize_url(conn.host)  # a full SQLAlchemy URL
         if conn.conn_type in ("sales_channel_db", "sqlite"):
             return URL.create("sqlite", database=conn.host or str(Path(conn.schema or "sales_channel.db")))
         if conn.conn_type in ("postgres", "postgresql"):
-            return URL.create("postgresql+psycopg2", username=conn.login, password=conn.password,
-                              host=conn.host, port=conn.port, database=conn.schema or "sales_channel")
+            return normalize_url(URL.create("postgresql", username=conn.login, password=conn.password,
+                                            host=conn.host, port=conn.port, database=conn.schema or "sales_channel"))
         raise ValueError(f"connection {self.channel_db_conn_id!r}: type {conn.conn_type!r} is not supported "
                          "(use sales_channel_db or postgres)")
 
     def get_conn(self) -> ChannelStore:
-        """The channel store, migrated to the schema this code expects (cheap when it already is)."""
+        """The channel store, once its schema is checked to be the one this code expects."""
         if self._store is None:
             backoff = Backoff(first=timedelta(minutes=conf.getfloat("sales_channel", "quarantine_first_retry_minutes",
                                                                       fallback=5.0)),
                               longest=timedelta(hours=conf.getfloat("sales_channel", "quarantine_longest_retry_hours",
                                                                      fallback=6.0)))
-            self._store = ChannelStore.open(self.get_url(), quarantine_backoff=backoff)
+            self._store = ChannelStore.open(self.get_url(), quarantine_backoff=backoff,
+                                            migrate_command=self._migrate_command)
         return self._store
 
+    @property
+    def _migrate_command(self) -> str:
+        return f"python -m sales_channel migrate --conn-id {self.channel_db_conn_id}"
+
     def test_connection(self) -> tuple[bool, str]:
+        """Connects and reads the schema revision; never migrates (the Test button changes nothing)."""
         try:
-            store = self.get_conn()
-            with store.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-            return True, f"Connected to the channel database ({store.engine.dialect.name}), schema up to date"
+            engine = create_engine_for(self.get_url())
         except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
             return False, f"{type(exc).__name__}: {exc}"
+        try:
+            check_schema(engine, self._migrate_command)
+            return True, f"Connected to the channel database ({engine.dialect.name}), schema up to date"
+        except SchemaNotCurrentError as behind:
+            return False, f"Connected to the channel database ({engine.dialect.name}), but {behind}"
+        except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
+            return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            engine.dispose()

@@ -43,9 +43,8 @@ class AdobeCommerceHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Reads the store's currency settings: proves the URL, the token and its ACL."""
         try:
-            client = self.get_conn()
-            info = client.get_currency_info()
-            client.close()
+            with self.get_conn() as client:
+                info = client.get_currency_info()
             return True, f"Connected: base currency {info.base_currency_code}"
         except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
             return False, f"{type(exc).__name__}: {exc}"
