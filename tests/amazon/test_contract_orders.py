@@ -286,3 +286,52 @@ def test_client_stats_count_calls_throttles_and_waits(make_client, control):
     assert figures["token_refreshes"] == 1
     assert client.stats.total("throttled") == 1
 
+
+
+def test_a_page_carries_every_order_raw_whatever_its_shape(make_client, control):
+    """One odd order never costs the page its others: each comes back exactly as Amazon sent it."""
+    from pydantic import ValidationError
+
+    from tests.fixtures.hostile_orders import BUYER_EMAIL, HOSTILE_ORDERS
+
+    hostile = {case.name: case.raw for case in HOSTILE_ORDERS if case.name in (
+        "valid_base_order", "order_id_missing", "order_items_not_an_array", "amount_not_a_number",
+        "created_time_not_a_date", "fulfilled_by_unknown", "fulfillment_status_unknown", "order_is_a_string")}
+    served = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    for raw in hostile.values():
+        response = control.http.post(f"{control.url}/orders/raw", json=raw, timeout=30,
+                                     params={"served_updated_time": served, "marketplace_id": MARKETPLACE_US})
+        assert response.status_code == 201, response.text
+    client = make_client()
+    search = client.search_orders(last_updated_after=datetime.now(UTC) - timedelta(hours=4),
+                                  last_updated_before=datetime.now(UTC) - timedelta(hours=2),
+                                  marketplace_ids=[MARKETPLACE_US], included_data=ALL_DATA)
+    orders = list(search)
+    assert sorted(map(repr, (o.raw for o in orders))) == sorted(map(repr, hostile.values()))
+    valid = next(o for o in orders if o.raw == hostile["valid_base_order"])
+    assert valid.typed().order_items[0].product.seller_sku == "MUG-CERAMIC-WHT"
+    odd = next(o for o in orders if o.raw == hostile["fulfilled_by_unknown"])
+    assert odd.typed().fulfillment.fulfilled_by == "PARTNER"  # a free string in Amazon's model
+    broken = next(o for o in orders if o.raw == hostile["amount_not_a_number"])
+    with pytest.raises(ValidationError) as refused:
+        broken.typed()
+    assert "twenty-five" not in str(refused.value) and BUYER_EMAIL not in str(refused.value)
+    assert client.get_order(valid.order_id).raw["orderId"] == valid.order_id
+
+
+def test_the_search_keeps_the_latest_copy_and_every_order_without_an_id():
+    from sales_channel.amazon import OrderPage, OrderSearch
+    from sales_channel.amazon.models import RawOrder
+    from sales_channel.amazon.windows import SearchWindow
+
+    copies = [RawOrder({"orderId": "113-0000000-0000001", "lastUpdatedTime": t}) for t in (
+        "2026-11-20T10:00:00Z", "not a time", "2026-11-20T11:00:00+00:00", "2026-11-20T10:30:00Z")]
+    anonymous = [RawOrder("garbage"), RawOrder({"orderId": 5}), RawOrder(None)]
+    pages = [OrderPage(orders=copies[:2] + anonymous[:1], next_token="next", last_updated_before=None,
+                       created_before=None),
+             OrderPage(orders=copies[2:] + anonymous[1:], next_token=None, last_updated_before=None,
+                       created_before=None)]
+    search = OrderSearch(lambda window, token: pages[token == "next"], SearchWindow(
+        created_after=datetime(2026, 11, 1, tzinfo=UTC), created_before=datetime(2026, 11, 21, tzinfo=UTC)))
+    orders = list(search)
+    assert orders == [copies[2], *anonymous] and search.duplicates == 3

@@ -43,3 +43,20 @@ def test_fba_orders_skipped_when_the_store_does_not_import_them():
 
 def test_orders_of_other_marketplaces_are_not_this_stores():
     assert decide(parse_order(order(marketplace="A1PA6795UKMFR9")), STORE) is Decision.SKIP_OTHER_MARKETPLACE
+
+
+def test_a_status_or_channel_amazon_added_holds_the_order_naming_the_value():
+    from sales_channel.domain.errors import ImportBlocked, QuarantineReason
+
+    for field, raw in (("fulfillment.fulfillmentStatus", order(status="AWAITING_PICKUP")),
+                       ("fulfillment.fulfilledBy", order(fulfilled_by="PARTNER"))):
+        with pytest.raises(ImportBlocked) as caught:
+            decide(parse_order(raw), STORE)
+        assert (caught.value.reason, caught.value.field) == (QuarantineReason.UNSUPPORTED_VALUE, field)
+        assert "'AWAITING_PICKUP'" in str(caught.value) or "'PARTNER'" in str(caught.value)
+
+
+def test_unknown_values_do_not_matter_where_the_rules_decide_without_them():
+    assert decide(parse_order(order(marketplace="A1PA6795UKMFR9", status="AWAITING_PICKUP")), STORE) \
+        is Decision.SKIP_OTHER_MARKETPLACE
+    assert decide(parse_order(order(status="CANCELLED", fulfilled_by="PARTNER")), STORE) is Decision.SKIP_CANCELLED

@@ -65,3 +65,19 @@ def test_event_details_naming_buyer_data_are_refused(store):
     with pytest.raises(ValueError, match=r"details of event 'imported' of order 302-1 holds buyer data at \$\.customer\.email"):
         store.events.append("ACCOUNT-1", "302-1", "imported", "Order created", {"customer": {"email": "a@b.example"}})
     assert store.events.for_order("ACCOUNT-1", "302-1") == []
+
+
+def test_stripping_and_finding_work_at_any_depth_and_keep_the_order_of_things():
+    deep: dict = {"buyer": {"buyerName": "x"}, "keep": [1, 2, 3]}
+    for _ in range(5000):
+        deep = {"next": deep, "list": [{"email": "a@b.example"}, 2]}
+    clean = strip_buyer_pii(deep)
+    node, depth = clean, 0
+    while "next" in node:
+        assert node["list"] == [{"email": "a@b.example"}, 2]  # only Amazon's buyer parts are stripped
+        node, depth = node["next"], depth + 1
+    assert depth == 5000 and node == {"keep": [1, 2, 3]}
+    from sales_channel.store.sanitize import find_pii_keys
+    found = find_pii_keys({"a": [{"email": 1}, {"b": {"phone": 2}}], "street": 3})
+    assert found == ["$.a[0].email", "$.a[1].b.phone", "$.street"]
+    assert len(find_pii_keys(deep)) == 5001

@@ -67,3 +67,33 @@ def test_bad_orders_are_refused_naming_the_order_and_field():
 def test_naive_times_are_refused(store):
     with pytest.raises(Exception, match="naive datetime"):
         store.watermarks.advance("ACCOUNT-1", "import", datetime(2026, 11, 29, 12, 0))
+
+
+def test_any_json_gives_a_snapshot_or_a_value_error_never_a_crash_nor_buyer_data():
+    from tests.fixtures.hostile_orders import BUYER_VALUES, HOSTILE_ORDERS
+
+    for case in HOSTILE_ORDERS:
+        try:
+            snapshot = OrderSnapshot.from_amazon("ACCOUNT-1", case.raw)
+        except ValueError as refused:
+            assert [v for v in BUYER_VALUES if v in str(refused)] == [] and len(str(refused)) < 300, case.name
+            continue
+        assert [v for v in BUYER_VALUES if v in repr(snapshot.raw)] == [], case.name
+
+
+def test_deep_nesting_malformed_ids_and_odd_columns_are_handled():
+    deep: dict = {"leaf": 1}
+    for _ in range(5000):
+        deep = {"next": deep}
+    with pytest.raises(ValueError, match="302-1234567-7654321: field extendedFields nests deeper than 32 levels"):
+        OrderSnapshot.from_amazon("ACCOUNT-1", {**amazon_order(), "extendedFields": deep})
+    with pytest.raises(ValueError, match="not a JSON object"):
+        OrderSnapshot.from_amazon("ACCOUNT-1", ["302-1234567-7654321"])
+    with pytest.raises(ValueError, match="field orderId is missing"):
+        OrderSnapshot.from_amazon("ACCOUNT-1", {**amazon_order(), "orderId": 3021234567})
+    with pytest.raises(ValueError, match="field orderId is not an Amazon order id"):
+        OrderSnapshot.from_amazon("ACCOUNT-1", {**amazon_order(), "orderId": "x" * 100_000})
+    odd = {**amazon_order(), "salesChannel": "Amazon.de", "fulfillment": {"fulfillmentStatus": "S" * 100,
+                                                                         "fulfilledBy": ["MERCHANT"]}}
+    snapshot = OrderSnapshot.from_amazon("ACCOUNT-1", odd)
+    assert (snapshot.marketplace_id, snapshot.status, snapshot.fulfillment_channel) == (None, None, None)
