@@ -15,6 +15,7 @@ from sales_channel.commerce.client import CommerceClient
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.sandbox.oracle import amazon_orders
 from sales_channel.store.channel_store import ChannelStore
+from sales_channel.store.migrate import migrate
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 ACCOUNT = "amazon_sp_api_default"
@@ -73,6 +74,7 @@ def world(airflow_db, sandbox_factory, tmp_path, monkeypatch) -> World:
     amazon = sandbox_factory("amazon", orders=60, seed=11)
     commerce = sandbox_factory("commerce")
     db_url = f"sqlite:///{tmp_path / 'channel.db'}"
+    migrate(db_url)  # a deployment step (make run's), never a task's
     monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_DEFAULT", json.dumps({
         "conn_type": "amazon_sp_api", "host": amazon.url, "login": CREDS["lwa_client_id"],
         "password": CREDS["lwa_client_secret"],
