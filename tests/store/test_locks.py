@@ -1,12 +1,18 @@
-"""Named locks exclude each other across processes, on SQLite (a lock file) and PostgreSQL (advisory)."""
+"""Named locks exclude each other across processes, on SQLite (a lock file) and PostgreSQL (advisory);
+waits are bounded, no transaction stays open while a lock is held, and a lost lock is an error."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
+import uuid
 
+import pytest
 from sales_channel.store import create_engine_for
-from sales_channel.store.locks import hold
+from sales_channel.store.locks import LockLost, LockTimeout, _key, hold
+from sqlalchemy import event, text
+
+from tests.conftest import postgres_schema
 
 
 def _hold_and_record(url: str, name: str, log_path: str, seconds: float) -> None:
@@ -41,3 +47,61 @@ def test_different_names_do_not_wait_for_each_other(db_url):
             entered.append("b")
     assert entered == ["b"]
     engine.dispose()
+
+
+def test_a_wait_is_bounded_and_an_error_in_the_block_releases(db_url):
+    holder, waiter = create_engine_for(db_url), create_engine_for(db_url)
+    with hold(holder, "stock:shop"):
+        started = time.monotonic()
+        with pytest.raises(LockTimeout, match="'stock:shop': still held by another worker after 0.3 s"), \
+                hold(waiter, "stock:shop", timeout_s=0.3):
+            pass
+        assert 0.3 <= time.monotonic() - started < 2
+    with pytest.raises(ValueError), hold(holder, "stock:shop"):
+        raise ValueError("an HTTP call failed")
+    with hold(waiter, "stock:shop", timeout_s=1):  # released, and not kept by the pooled connection
+        pass
+    holder.dispose()
+    waiter.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_url):
+    with postgres_schema(postgres_url) as url:
+        yield url
+
+
+def test_a_server_ending_idle_transactions_does_not_end_the_lock(pg_url):
+    holder, rival = create_engine_for(pg_url), create_engine_for(pg_url)
+
+    @event.listens_for(holder, "connect")
+    def _short_idle_transactions(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET idle_in_transaction_session_timeout = 200")
+        dbapi_connection.commit()
+
+    name = f"stock:{uuid.uuid4().hex}"
+    with hold(holder, name):
+        time.sleep(0.8)  # the holder's HTTP calls, four times longer than the server's idle limit
+        with pytest.raises(LockTimeout):
+            with hold(rival, name, timeout_s=0.2):
+                pass
+    with hold(rival, name, timeout_s=1):
+        pass
+    holder.dispose()
+    rival.dispose()
+
+
+def test_a_lock_whose_session_was_killed_is_reported_lost(pg_url):
+    engine, admin = create_engine_for(pg_url), create_engine_for(pg_url)
+    name = f"stock:{uuid.uuid4().hex}"
+    key = _key(name) & 0xFFFFFFFFFFFFFFFF
+    with pytest.raises(LockLost, match=f"lock '{name}' was lost while held"), hold(engine, name):
+        with admin.connect() as connection:
+            killed = connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"),
+                {"high": key >> 32, "low": key & 0xFFFFFFFF}).scalars().all()
+        assert killed == [True]
+    engine.dispose()
+    admin.dispose()
