@@ -1,5 +1,6 @@
 """How long a value Magento keeps, per order field (from the ``sales_order``, ``sales_order_address``,
-``sales_order_item`` and ``customer_entity`` definitions in Magento's ``db_schema.xml``, 2.4).
+``sales_order_item`` and ``customer_entity`` definitions in Magento's ``db_schema.xml``, 2.4: Sales' and Customer's
+``etc/db_schema.xml``; lengths in characters).
 
 Magento's MySQL connections run without strict mode, so a longer value is not refused: it is cut to
 the column's length without a word. The import checks every value against these before sending it
@@ -18,7 +19,7 @@ ORDER_COLUMNS: dict[str, int] = {
     "customer_prefix": 32,
     "customer_suffix": 32,
     "ext_order_id": 32,
-    "increment_id": 32,
+    "increment_id": 50,
     "order_currency_code": 3,
     "base_currency_code": 3,
     "shipping_description": 255,
@@ -30,8 +31,8 @@ ADDRESS_COLUMNS: dict[str, int] = {
     "firstname": 255,
     "lastname": 255,
     "middlename": 255,
-    "prefix": 40,
-    "suffix": 40,
+    "prefix": 255,
+    "suffix": 255,
     "company": 255,
     "street": 255,
     "city": 255,

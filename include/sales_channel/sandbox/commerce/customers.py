@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sales_channel.sandbox.commerce.columns import cut_customer
 from sales_channel.sandbox.commerce.errors import MagentoError, bad_request
 from sales_channel.sandbox.commerce.storage import StateStore, magento_time
 from sales_channel.sandbox.commerce.stores import Store
@@ -32,6 +33,7 @@ class CustomerService:
         customer = _validator.validate(body["customer"], "customer")
         if not _EMAIL.match(customer["email"]):
             raise bad_request('"%1" is not a valid email address.', [customer["email"]])
+        cut_customer(customer)
         website_id = customer.get("website_id", store.website_id)
         with self.state.transaction():
             if any(c["email"].casefold() == customer["email"].casefold() and c["website_id"] == website_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sales_channel.sandbox.commerce.columns import cut_order
 from sales_channel.sandbox.commerce.errors import (
     NO_SUCH_ENTITY,
     UNIQUE_CONSTRAINT,
@@ -186,6 +187,7 @@ class SalesService:
     def save_order(self, entity: Any, store: Store, source: str = "api") -> dict[str, Any]:
         """POST /V1/orders: validate, then insert (or update when ``entity_id`` names an order)."""
         data = _order_validator.validate(entity)
+        cut_order(data)
         with self.state.transaction():
             if "entity_id" in data:
                 return self._update_order(data)
