@@ -11,7 +11,7 @@ from sales_channel.amazon.client import SpApiClient
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.importing.account import AccountImport
-from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
+from sales_channel.pipeline.outbox_work import DEFAULT_RETRY, DEFAULT_SETTLE
 from sales_channel.ratelimit.sql import SqlBucketStore
 from sales_channel.store.channel_store import ChannelStore
 
@@ -20,7 +20,8 @@ from sales_channel.store.channel_store import ChannelStore
 def open_account_import(stores: Sequence[StoreSettings], *, amazon_url: str, commerce_url: str, db_url: str,
                         credentials: LwaCredentials, commerce_token: str, rate_scale: float = 1.0, workers: int = 8,
                         lease: timedelta = timedelta(minutes=15),
-                        settle: timedelta = DEFAULT_SETTLE) -> Iterator[AccountImport]:
+                        settle: timedelta = DEFAULT_SETTLE,
+                        retry: timedelta = DEFAULT_RETRY) -> Iterator[AccountImport]:
     """The import of one seller account's stores (one Commerce installation at ``commerce_url``, each
     store on its store view); its clients and channel store are closed when the block ends. The
     usage-plan buckets live in the channel database, shared with every other process using it."""
@@ -35,4 +36,5 @@ def open_account_import(stores: Sequence[StoreSettings], *, amazon_url: str, com
             commerce[store.key] = CommerceClient(commerce_url, commerce_token, store_code=store.store_code,
                                                  pool_maxsize=workers * 2)
             stack.callback(commerce[store.key].close)
-        yield AccountImport(stores, amazon, commerce, channel, workers=workers, lease=lease, settle=settle)
+        yield AccountImport(stores, amazon, commerce, channel, workers=workers, lease=lease, settle=settle,
+                            retry=retry)
