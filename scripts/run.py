@@ -311,13 +311,10 @@ def _forward(stream, prefix: str) -> None:
 
 
 def migrate_channel_db(tree: ProcessTree, env: dict[str, str]) -> None:
-    """THE call site for the channel database's migrations (`sales_channel_db`), run before Airflow starts.
-
-    TODO(migrations): `python -m sales_channel migrate` does not exist yet (another change adds it);
-    until then the importer migrates the channel database itself. Once it exists, call it here, e.g.
-    `tree.run([sys.executable, "-m", "sales_channel", "migrate", "--db-url",
-    f"sqlite:///{channel_db_path()}"], env=env, stdout=subprocess.DEVNULL)`.
-    """
+    """Bring the channel database (connection `sales_channel_db`) to the code's schema, before Airflow
+    starts: tasks only check the schema. Read through the connection, as the tasks read it."""
+    tree.run([sys.executable, "-m", "sales_channel", "migrate", "--conn-id", "sales_channel_db"], env=env,
+             stdout=subprocess.DEVNULL)
 
 
 def _interrupt(*_: object) -> None:
@@ -353,11 +350,11 @@ def main() -> int:
         print(f"Sandboxes up: Amazon {sandbox['amazon_url']}, Commerce {sandbox['commerce_url']}", flush=True)
 
         tree.run([BIN / "airflow", "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
-        migrate_channel_db(tree, env)
         conn_file = AIRFLOW_HOME / "sandbox_connections.json"
         conn_file.write_text(json.dumps(connections(sandbox), indent=2))
         tree.run([BIN / "airflow", "connections", "import", "--overwrite", str(conn_file)],
                  env=env, stdout=subprocess.DEVNULL)
+        migrate_channel_db(tree, env)
         # The stores' settings are seeded once; later edits by an ops person are kept (skip existing).
         variables = AIRFLOW_HOME / "sandbox_variables.json"
         since = datetime.now(UTC) - timedelta(days=30)
