@@ -63,7 +63,7 @@ def amazon_order_import():
 
         return store_keys()
 
-    @task(retries=0, map_index_template="{{ store }}")
+    @task(map_index_template="{{ store }}")
     def check_store(store: str) -> str:
         """Fails, naming the field, when this store's settings are invalid; the others import."""
         from sales_channel.airflow.tasks.order_import import check_store

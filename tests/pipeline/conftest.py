@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import update
 from sales_channel.amazon.auth import LwaCredentials
 from sales_channel.domain.settings import StoreSettings, parse_settings
 from sales_channel.pipeline.importing.account import AccountImport, AccountSummary
@@ -20,6 +19,7 @@ from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.sandbox.oracle import amazon_orders, commerce_orders_created
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import QuarantinedOrder
+from sqlalchemy import update
 
 ACCOUNT = "seller-1"
 US = ["ATVPDKIKX0DER", "A1VC38T7YXB528"]

@@ -16,7 +16,7 @@ with one:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,23 +35,13 @@ def is_ambiguous(exc: BaseException) -> bool:
 
 
 def describe_error(exc: BaseException) -> str:
-    """The error's kind and the service's reason, never text that may echo an order's buyer data."""
+    """The error's kind and the service's reason, never text that may echo an order's buyer data
+    (a Commerce error's ``summary`` keeps Magento's template with only field names filled in)."""
     if isinstance(exc, CommerceError):
-        return f"{type(exc).__name__}: {exc.operation} {exc.status or ''} {without_values(exc)}".rstrip()
+        return f"{type(exc).__name__}: {exc.operation} {exc.status or ''} {exc.summary}".rstrip()
     if isinstance(exc, SpApiError):
         return f"{type(exc).__name__}: {exc.operation} {exc.status} {exc.code}"
     return type(exc).__name__
-
-
-def without_values(error: CommerceError) -> str:
-    """Magento's message with only field names filled in: a rendered message can echo a submitted value
-    (``Invalid value of "%value"``), which may be buyer data that must not reach logs or the database."""
-    message = error.template
-    if isinstance(error.parameters, Mapping):
-        for name in ("fieldName", "field_name", "field"):
-            if isinstance(error.parameters.get(name), str):
-                message = message.replace(f"%{name}", error.parameters[name])
-    return message
 
 
 @dataclass

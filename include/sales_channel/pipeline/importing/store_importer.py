@@ -57,7 +57,7 @@ from sales_channel.domain.mapping import (
 from sales_channel.domain.rules import Decision, decide
 from sales_channel.domain.settings import CustomerCreation, StockHandling, StoreSettings
 from sales_channel.pipeline.importing.stock import StockMoves
-from sales_channel.pipeline.outbox_work import OutboxWork, describe_error, without_values
+from sales_channel.pipeline.outbox_work import OutboxWork, describe_error
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
 from sales_channel.store.snapshots import OrderSnapshot
@@ -336,7 +336,7 @@ class StoreImporter:
                 self._adopt(order, draft, claim, found, summary, open_quarantine, ours=True)
                 return
             except ValidationError as rejected:
-                why = without_values(rejected)
+                why = rejected.summary
                 self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "order",
                                                f"Commerce refused it: {why}"), summary)
                 # The quarantine owns the retry now (it re-reads the order and requeues the claim).
@@ -450,7 +450,7 @@ class StoreImporter:
             email = order.buyer.email.casefold() if order.buyer and order.buyer.email else None
             if email in failures:
                 if isinstance(failures[email], ValidationError):
-                    why = without_values(failures[email])
+                    why = failures[email].summary
                     self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "buyer",
                                                    f"Commerce refused the buyer's customer account: {why}"), summary)
                     self.channel.outbox.mark_failed(claim.id, f"customer account refused: {why}", self.work.worker_id)
