@@ -16,6 +16,7 @@ import pytest
 from sales_channel.pipeline.importing.account import ImportIncomplete
 from sales_channel.sandbox.catalog import PRODUCTS, CatalogIssue
 from sales_channel.sandbox.oracle import importable, stock_units
+from sales_channel.store.snapshots import OrderSnapshot
 
 from tests.fixtures.hostile_orders import SKUS, base_order, item
 from tests.pipeline.conftest import ACCOUNT, Harness
@@ -207,3 +208,43 @@ def test_a_failing_importer_stops_the_reader_from_spending_the_plan(harness):
     assert not [t for t in threading.enumerate() if t.name.startswith("read-")], "the reader stopped with the import"
     # The checkpoint kept the window where it was: the next run continues from it.
     assert harness.channel().checkpoints.get(ACCOUNT, "import").pages_done == 0
+
+
+def test_a_buyer_commerce_refuses_as_a_customer_quarantines_only_that_order(harness):
+    harness.overrides["us"] = harness.overrides["eu"] = {"customer_creation": "create"}
+    harness.commerce("PUT", "faults", json={"fail_next": 1, "error_statuses": [400], "operations": ["createCustomer"]})
+    summary = harness.run()  # no ImportIncomplete: a refusal is the order's problem, not a failure
+    refused = [s for s in summary.stores.values() if s.quarantine_reasons["commerce_rejected"]]
+    assert len(refused) == 1 and refused[0].quarantine_reasons["commerce_rejected"] == 1
+    quarantined = {e.amazon_order_id for e in harness.channel().quarantine.open(ACCOUNT)
+                   if e.reason_code == "commerce_rejected"}
+    expected = {o["orderId"] for o in harness.amazon_orders() if importable(o)} - quarantined
+    created = harness.created()
+    assert set(created) == expected and max(created.values()) == 1, "every other order, the same batch's included"
+
+
+def test_a_seller_sku_with_a_comma_is_looked_up_alone(harness):
+    post_raw(harness, fresh("990-0000007-0000001", items=[item("60000000000007", "MUG,CERAMIC", 1, "9.00")]))
+    post_raw(harness, fresh("990-0000007-0000002"))
+    harness.run()
+    assert harness.channel().quarantine.get(ACCOUNT, "990-0000007-0000001").reason_code == "unknown_sku"
+    assert harness.created()["990-0000007-0000002"] == 1
+
+
+def test_a_paused_stores_quarantine_never_crowds_out_another_stores_retries(harness):
+    """250 older due entries of an inactive store sharing the seller account come first in the table;
+    the active store's retry is still taken."""
+    harness.overrides["eu"] = {"active": False}
+    channel = harness.channel()
+    for n in range(250):
+        order = base_order(f"990-0000008-{n:07d}")
+        order["salesChannel"]["marketplaceId"] = "A1PA6795UKMFR9"
+        channel.snapshots.upsert_many([OrderSnapshot.from_amazon(ACCOUNT, order)])
+        channel.quarantine.record(ACCOUNT, order["orderId"], "unknown_sku", "an eu order waiting for a product")
+    post_raw(harness, fresh("990-0000009-0000001", items=[item("60000000000008", "LATE-PRODUCT", 1, "5.00")]))
+    harness.run()
+    assert channel.quarantine.get(ACCOUNT, "990-0000009-0000001").reason_code == "unknown_sku"
+    harness.commerce("PUT", "products/LATE-PRODUCT", json={"name": "Late product", "price": 5, "qty": 10})
+    harness.make_due(*(f"990-0000008-{n:07d}" for n in range(250)), "990-0000009-0000001")
+    harness.run()
+    assert harness.created()["990-0000009-0000001"] == 1
