@@ -210,7 +210,7 @@ def test_run_script_on_other_ports_imports_and_stops_every_process():
     except (Exception, pytest.fail.Exception) as exc:
         error = error or exc
     record_tree(root, tree)  # everything, right before the stop: children re-parent afterwards
-    sessions = {_sid(p) for p in tree.values()} - {None}
+    groups = {_pgid(p) for p in tree.values()} - {None}
     stop_sent = time.monotonic()
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGTERM)
@@ -225,7 +225,8 @@ def test_run_script_on_other_ports_imports_and_stops_every_process():
     timings["stop"] = time.monotonic() - stop_sent
 
     output = log.read_text()
-    print(f"timings {timings}; {len(tree)} processes tracked in {len(sessions)} sessions; "
+    print("".join(line for line in output.splitlines(keepends=True) if line.startswith(("killing", "port "))))
+    print(f"timings {timings}; {len(tree)} processes tracked in {len(groups)} process groups; "
           f"a task was running at the stop: {running_seen}")
     assert proc.returncode == 0, output[-3000:]
     assert "Stopped." in output, output[-3000:]
@@ -240,8 +241,8 @@ def test_run_script_on_other_ports_imports_and_stops_every_process():
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def _sid(proc: psutil.Process) -> int | None:
+def _pgid(proc: psutil.Process) -> int | None:
     try:
-        return os.getsid(proc.pid)
+        return os.getpgid(proc.pid)
     except OSError:
         return None
