@@ -310,13 +310,11 @@ def _forward(stream, prefix: str) -> None:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def migrate_channel_db(tree: ProcessTree, env: dict[str, str], connection: dict) -> None:
-    """Bring the channel database (connection `sales_channel_db`) to the code's schema, before Airflow
-    starts: tasks only check the schema. The connection is read through the hook, as tasks read it; it is
-    handed over in the environment (`AIRFLOW_CONN_SALES_CHANNEL_DB`) because a command outside a task
-    does not see the metadata database's connections."""
-    tree.run([sys.executable, "-m", "sales_channel", "migrate", "--conn-id", "sales_channel_db"],
-             env={**env, "AIRFLOW_CONN_SALES_CHANNEL_DB": json.dumps(connection)}, stdout=subprocess.DEVNULL)
+def migrate_channel_db(tree: ProcessTree, env: dict[str, str]) -> None:
+    """Bring the channel database (connection `sales_channel_db`, imported just before) to the code's
+    schema, before Airflow starts: tasks only check the schema."""
+    tree.run([sys.executable, "-m", "sales_channel", "migrate", "--conn-id", "sales_channel_db"], env=env,
+             stdout=subprocess.DEVNULL)
 
 
 def _interrupt(*_: object) -> None:
@@ -357,7 +355,7 @@ def main() -> int:
         conn_file.write_text(json.dumps(conns, indent=2))
         tree.run([BIN / "airflow", "connections", "import", "--overwrite", str(conn_file)],
                  env=env, stdout=subprocess.DEVNULL)
-        migrate_channel_db(tree, env, conns["sales_channel_db"])
+        migrate_channel_db(tree, env)
         # The stores' settings are seeded once; later edits by an ops person are kept (skip existing).
         variables = AIRFLOW_HOME / "sandbox_variables.json"
         since = datetime.now(UTC) - timedelta(days=30)

@@ -97,10 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def migrate_database(args: argparse.Namespace) -> int:
-    if args.conn_id:
-        from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook  # Airflow only when asked for
+    if args.conn_id:  # Airflow only when asked for
+        from airflow.models import Connection
 
-        url = ChannelDatabaseHook(args.conn_id).get_url()
+        from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook
+
+        # A command, not a task: the connection is read as Airflow's own CLI reads it (environment,
+        # secrets backends, then the metadata database), not through a task's supervisor.
+        conn = Connection.get_connection_from_secrets(args.conn_id)  # noqa: AIR311 - the SDK's needs a task
+        url = ChannelDatabaseHook(args.conn_id).url_of(conn)
     else:
         url = args.db_url
     before = current_revision(url)

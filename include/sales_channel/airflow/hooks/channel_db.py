@@ -50,6 +50,10 @@ class ChannelDatabaseHook(BaseHook):
                 f"\"host\": \"postgresql://user:password@host/sales_channel\"}}', or a standard Postgres "
                 f"connection; then run `python -m sales_channel migrate --conn-id {self.channel_db_conn_id}`"
             ) from None
+        return self.url_of(conn)
+
+    def url_of(self, conn: Any) -> URL:
+        """The SQLAlchemy URL a ``sales_channel_db``, ``sqlite`` or ``postgres`` connection names."""
         if conn.conn_type == "sales_channel_db" and conn.host and "://" in conn.host:
             return normalize_url(conn.host)  # a full SQLAlchemy URL
         if conn.conn_type in ("sales_channel_db", "sqlite"):

@@ -194,7 +194,7 @@ class AccountImport:
                 window.after, window.before, window.marketplace_ids):
             if self._window_done(window):
                 self._log.info("account %s: window up to %s is imported already", self.account, window.before)
-                return False
+                return True
             current = Checkpoint(window.after, window.before, window.marketplace_ids, None, 0, None)
             self.channel.checkpoints.save(self.account, STREAM, current)
         elif current.pages_done and current.next_token is None:

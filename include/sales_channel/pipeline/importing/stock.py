@@ -29,7 +29,7 @@ from typing import Any
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.pipeline.outbox_work import OutboxWork
 from sales_channel.store.channel_store import ChannelStore
-from sales_channel.store.locks import hold
+from sales_channel.store.locks import LockLost, LockTimeout, hold
 from sales_channel.store.models import OutboxItem, OutboxStatus
 
 TAKE_KIND = "commerce_stock_take"
@@ -81,11 +81,18 @@ class StockMoves:
             if "journal" in item.payload:
                 batches[item.payload["journal"]["batch"]].append(item)
         applied = 0
-        with hold(self.channel.engine, self._lock_name):
-            for resumed in batches.values():
-                applied += self._write(resumed, sign, self._still_unwritten(resumed))
-            if fresh:
-                applied += self._write(fresh, sign, None)
+        try:
+            with hold(self.channel.engine, self._lock_name):
+                for resumed in batches.values():
+                    applied += self._write(resumed, sign, self._still_unwritten(resumed))
+                if fresh:
+                    applied += self._write(fresh, sign, None)
+        except LockTimeout as exc:  # another worker held the store's stock too long: nothing written, later
+            for item in items:
+                self.work.failed(item, exc)
+            self._log.warning("stock of %d orders left for a later run: %s", len(items), exc)
+        except LockLost as exc:  # found at the release: every item is marked already, by what it did
+            self._log.warning("stock lock of %s was lost while held: %s", self._lock_name, exc)
         return applied
 
     def _still_unwritten(self, items: list[OutboxItem]) -> set[str]:

@@ -229,7 +229,8 @@ class StoreImporter:
         if not drafts:
             return None
         if self.settings.read_only:
-            summary.outcomes[Outcome.READ_ONLY] += len(drafts)
+            with self._lock:
+                summary.outcomes[Outcome.READ_ONLY] += len(drafts)
             self._log.info("read-only store %s: %d orders would be created", self.settings.key, len(drafts))
             return None
         mine = self._claim(drafts, open_quarantine, summary)
