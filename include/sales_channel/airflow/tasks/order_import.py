@@ -15,6 +15,7 @@ from sales_channel.airflow.tasks.common import account_stores, load_stores, open
 from sales_channel.commerce.client import DEFAULT_TIMEOUT
 from sales_channel.pipeline.importing import account as importing
 from sales_channel.pipeline.importing.account import AccountImport, ImportWindow
+from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def workers() -> int:
 def settle_delay() -> timedelta:
     """How long an ambiguous write is left to land before it is looked up again: at least twice the
     Commerce request timeout ([sales_channel] ambiguous_write_settle_seconds)."""
-    configured = conf.getfloat("sales_channel", "ambiguous_write_settle_seconds", fallback=0.0)
+    configured = conf.getfloat("sales_channel", "ambiguous_write_settle_seconds",
+                               fallback=DEFAULT_SETTLE.total_seconds())
     return timedelta(seconds=max(configured, 2 * DEFAULT_TIMEOUT[1]))
 
 
