@@ -35,6 +35,15 @@ def fresh(order_id: str, **changes) -> dict:
     return order
 
 
+def merchant_units(harness: Harness) -> Counter[str]:
+    """The units the import takes from stock: those of every importable merchant-fulfilled order."""
+    units: Counter[str] = Counter()
+    for order in harness.amazon_orders():
+        if importable(order) and order["fulfillment"]["fulfilledBy"] == "MERCHANT":
+            units.update(stock_units(order))
+    return units
+
+
 def salable(harness: Harness, sku: str) -> Decimal:
     from sales_channel.commerce.client import CommerceClient
     from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
@@ -140,10 +149,7 @@ def test_an_amazon_fulfilled_order_whose_invoice_failed_is_finished_by_the_next_
 
 def test_a_stock_write_that_fails_after_it_landed_is_not_applied_twice(harness):
     post_raw(harness, fresh("990-0000004-0000001", items=[item("60000000000005", SKUS[1], 3, "8.49")]))
-    units = Counter()
-    for order in harness.amazon_orders():
-        if importable(order) and order["fulfillment"]["fulfilledBy"] == "MERCHANT":
-            units.update(stock_units(order))
+    units = merchant_units(harness)
     before = salable(harness, SKUS[1])
     harness.commerce("PUT", "faults", json={"after_write_next": 1, "operations": ["updateStockItemBySku"]})
     harness.run()
@@ -154,10 +160,7 @@ def test_a_stock_write_that_fails_after_it_landed_is_not_applied_twice(harness):
 
 def test_a_sale_made_by_another_channel_between_runs_is_kept(harness):
     post_raw(harness, fresh("990-0000005-0000001", items=[item("60000000000006", SKUS[1], 2, "8.49")]))
-    units = Counter()
-    for order in harness.amazon_orders():
-        if importable(order) and order["fulfillment"]["fulfilledBy"] == "MERCHANT":
-            units.update(stock_units(order))
+    units = merchant_units(harness)
     before = salable(harness, SKUS[1])
     # Another channel sells 4 after the import has looked at the stock (the salable quantity), before it writes.
     harness.commerce("POST", f"products/{SKUS[1]}/stock/sell", json={"qty": 4, "after_next_read": True})

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import jsonschema
+
+from sales_channel.domain.amazon_order import parse_time
 
 CANCEL_REASONS = [
     "NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled", "GeneralAdjustment",
@@ -251,10 +253,6 @@ def _store(key: str, raw: dict[str, Any]) -> StoreSettings:
 
 def _parse_since(key: str, value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise SettingsError(f"store {key!r}: field 'connected_since': {value!r} is not a date-time") from None
-    if moment.tzinfo is None:
-        raise SettingsError(f"store {key!r}: field 'connected_since': {value!r} needs a UTC offset (e.g. Z)")
-    return moment.astimezone(UTC)
-
+        return parse_time(value)
+    except ValueError as exc:
+        raise SettingsError(f"store {key!r}: field 'connected_since': {exc} (e.g. 2026-11-01T00:00:00Z)") from None
