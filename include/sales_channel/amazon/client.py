@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -74,12 +73,12 @@ from sales_channel.amazon.models import (
     RawOrder,
 )
 from sales_channel.amazon.windows import SearchWindow, enum_set
+from sales_channel.domain.amazon_order import ORDER_ID_PATTERN
 from sales_channel.net import install_log_redaction
 from sales_channel.ratelimit import BucketStore, InMemoryBucketStore, RateLimiter
 
 log = logging.getLogger(__name__)
 
-ORDER_ID_PATTERN = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 
 
 # urllib3 logs every request line at DEBUG, query string included: the signature (and on S3 the
@@ -531,7 +530,7 @@ def _id_list(ids: Sequence[str], parameter: str) -> tuple[str, ...]:
 
 
 def _check_order_id(order_id: str) -> None:
-    if not isinstance(order_id, str) or not ORDER_ID_PATTERN.match(order_id):
+    if not isinstance(order_id, str) or not ORDER_ID_PATTERN.fullmatch(order_id):
         raise ValueError(f"order_id: an Amazon order id like 113-1234567-1234567 is required, got {order_id!r}")
 
 

@@ -30,6 +30,10 @@ class Backoff:
 
 DEFAULT_BACKOFF = Backoff()
 
+# Entries of orders whose id is not Amazon's are keyed by this prefix and a digest: Amazon cannot be
+# asked for them again, so they are never due for a retry; they stay open until a person resolves them.
+UNREADABLE = "invalid-"
+
 
 class QuarantineRepository:
     def __init__(self, sessions: Sessions, clock: Clock = utc_now, backoff: Backoff = DEFAULT_BACKOFF) -> None:
@@ -66,7 +70,7 @@ class QuarantineRepository:
 
     def due(self, seller_account: str | None = None, limit: int = 100, now: datetime | None = None,
             marketplace_ids: Iterable[str] | None = None) -> list[QuarantinedOrder]:
-        """Open entries whose next attempt is due, the longest-waiting first.
+        """Open entries whose next attempt is due, the longest-waiting first (never ``UNREADABLE`` ones).
 
         ``marketplace_ids`` keeps only the orders of those marketplaces (by their snapshot; orders too
         malformed for a snapshot are kept too), filtered before the limit: a paused store sharing the
@@ -74,6 +78,7 @@ class QuarantineRepository:
         """
         statement = select(QuarantinedOrder).where(
             QuarantinedOrder.resolved_at.is_(None), QuarantinedOrder.next_attempt_at <= (now or self._clock()),
+            QuarantinedOrder.amazon_order_id.not_like(f"{UNREADABLE}%"),
         ).order_by(QuarantinedOrder.next_attempt_at, QuarantinedOrder.id).limit(limit)
         if marketplace_ids is not None:
             statement = statement.outerjoin(AmazonOrder, and_(

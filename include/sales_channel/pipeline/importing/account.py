@@ -37,7 +37,6 @@ from sales_channel.amazon.models import IncludedData
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.importing.store_importer import (
-    AMAZON_ORDER_ID,
     CREATE_KIND,
     ImportSummary,
     StoreImporter,
@@ -369,15 +368,12 @@ class AccountImport:
     def _reread(self, order_ids: Sequence[str], deadline: float | None, summary: AccountSummary,
                 unservable: Callable[[str, str], None]) -> list[Mapping[str, Any]]:
         """The orders as Amazon has them now, one getOrder each. One that cannot be re-read never stops
-        the others: ``unservable`` closes what Amazon will never serve (a 404, an id that is not
-        Amazon's); a transient failure pushes that order's next attempt back."""
+        the others: ``unservable`` closes what Amazon will never serve (a 404); a transient failure
+        pushes that order's next attempt back."""
         raws = []
         for order_id in dict.fromkeys(order_ids):
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            if not AMAZON_ORDER_ID.fullmatch(order_id):
-                unservable(order_id, "its order id is not an Amazon order id, so Amazon cannot be asked for it")
-                continue
             try:
                 raws.append(self.amazon.get_order(order_id, ORDER_DATASETS).raw)
             except SpApiError as exc:

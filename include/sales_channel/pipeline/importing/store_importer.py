@@ -22,8 +22,8 @@ the next attempt looks the order up by ``ext_order_id`` before creating (``pipel
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,7 +43,7 @@ from sales_channel.commerce.errors import (
     ValidationError,
 )
 from sales_channel.commerce.models import Order as CommerceOrder
-from sales_channel.domain.amazon_order import AmazonOrder, parse_order
+from sales_channel.domain.amazon_order import ORDER_ID_PATTERN, AmazonOrder, parse_order
 from sales_channel.domain.errors import ImportBlocked, QuarantineReason
 from sales_channel.domain.mapping import (
     CatalogProduct,
@@ -60,6 +60,7 @@ from sales_channel.pipeline.importing.stock import StockMoves
 from sales_channel.pipeline.outbox_work import OutboxWork, describe_error
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
+from sales_channel.store.quarantine import UNREADABLE
 from sales_channel.store.snapshots import OrderSnapshot
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ log = logging.getLogger(__name__)
 CREATE_KIND = "commerce_order_create"
 FINISH_KIND = "commerce_order_finish"
 COMMENT = "{how} by the Amazon Sales Channel pipelines: Amazon order {order_id} ({channel})."
-AMAZON_ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}")
 
 
 class Outcome(StrEnum):
@@ -114,12 +114,17 @@ class ImportSummary:
                 "resumed": self.resumed, "unfinished": self.unfinished}
 
 
-def quarantine_key(order_id: str) -> str:
-    """The quarantine's key for an order: its id, or for an id that is not Amazon's 3-7-7 digits a
-    short digest of it (such an id cannot be re-read from Amazon and may be any length)."""
-    if AMAZON_ORDER_ID.fullmatch(order_id):
+def quarantine_key(order_id: str, raw: Any = None) -> str:
+    """The quarantine's key for an order: its id, or for an id that is not Amazon's 3-7-7 digits (any
+    length, or none at all) a digest of the order as received, so two such orders keep two entries.
+    Amazon cannot be asked for such an order again: its entry waits for a person (``UNREADABLE``)."""
+    if ORDER_ID_PATTERN.fullmatch(order_id):
         return order_id
-    return f"invalid-{hashlib.sha256(order_id.encode('utf-8', 'replace')).hexdigest()[:16]}"
+    try:
+        content = json.dumps(raw, sort_keys=True, default=repr) if raw is not None else order_id
+    except (RecursionError, ValueError):  # nested beyond what json can write: the id must do
+        content = order_id
+    return f"{UNREADABLE}{hashlib.sha256(content.encode('utf-8', 'replace')).hexdigest()[:16]}"
 
 
 def raw_order_id(raw: Any) -> str:
@@ -178,8 +183,7 @@ class StoreImporter:
         creates and stock), or None when nothing is left running; call inside ``writers()``."""
         if not raw_orders:
             return None
-        open_quarantine = self.channel.quarantine.open_among(
-            self.account, [quarantine_key(raw_order_id(raw)) for raw in raw_orders])
+        open_quarantine = self.channel.quarantine.open_among(self.account, [raw_order_id(raw) for raw in raw_orders])
         to_create: list[tuple[AmazonOrder, Decision]] = []
         for raw, changed in zip(raw_orders, self._snapshot(raw_orders, summary), strict=True):
             order_id = raw_order_id(raw)
@@ -189,10 +193,10 @@ class StoreImporter:
                 order = parse_order(raw)
                 decision = decide(order, self.settings)
             except ImportBlocked as blocked:
-                self._quarantine(blocked, summary)
+                self._quarantine(blocked, summary, raw)
                 continue
             except Exception as exc:  # noqa: BLE001 - a defect of one order's data must never stop the others
-                self._unreadable(order_id, "reading", exc, summary)
+                self._unreadable(order_id, "reading", exc, summary, raw)
                 continue
             summary.decisions[decision] += 1
             if decision.creates and self.settings.import_enabled:
@@ -590,22 +594,23 @@ class StoreImporter:
                 try:
                     parse_order(raw)
                 except ImportBlocked as blocked:
-                    self._quarantine(blocked, summary)
+                    self._quarantine(blocked, summary, raw)
                     continue
                 except Exception:  # noqa: BLE001 - the snapshot's error is the one reported
                     pass
-                self._unreadable(raw_order_id(raw), "recording", exc, summary)
+                self._unreadable(raw_order_id(raw), "recording", exc, summary, raw)
         stored = iter(self.channel.snapshots.upsert_many([s for s in snapshots if s is not None]))
         return [None if s is None else next(stored) for s in snapshots]
 
-    def _unreadable(self, order_id: str, stage: str, exc: BaseException, summary: ImportSummary) -> None:
+    def _unreadable(self, order_id: str, stage: str, exc: BaseException, summary: ImportSummary,
+                    raw: Any = None) -> None:
         """An order that broke something while being read, recorded or mapped: quarantined with the
         error's kind (never its text, which may echo a value), so it can be looked at."""
         self._quarantine(ImportBlocked(QuarantineReason.MALFORMED_DATA, order_id, "order",
-                                       f"could not be imported: {type(exc).__name__} while {stage} it"), summary)
+                                       f"could not be imported: {type(exc).__name__} while {stage} it"), summary, raw)
 
-    def _quarantine(self, blocked: ImportBlocked, summary: ImportSummary) -> QuarantinedOrder:
-        key = quarantine_key(blocked.order_id)
+    def _quarantine(self, blocked: ImportBlocked, summary: ImportSummary, raw: Any = None) -> QuarantinedOrder:
+        key = quarantine_key(blocked.order_id, raw)
         entry = self.channel.quarantine.record(self.account, key, blocked.reason.value, str(blocked))
         self._event(key, "quarantined", str(blocked),
                     {"reason": blocked.reason.value, "field": blocked.field, "attempts": entry.attempts})
@@ -630,4 +635,4 @@ class StoreImporter:
         self._log.error("order %s failed (will retry): %s", order_id, message)
 
     def _event(self, order_id: str, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
-        self.channel.events.append(self.account, quarantine_key(order_id), kind, message, details)
+        self.channel.events.append(self.account, order_id, kind, message, details)
