@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,10 +33,26 @@ class Sessions:
         self.engine = engine
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(read_only(engine), expire_on_commit=False)
+        self._current = threading.local()
+        # SQLite has one writer at a time, and its busy handler lets waiters sleep in growing steps: this
+        # process's threads queue on a lock instead, which passes at once (other processes still wait
+        # in the busy handler).
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
-    def write(self) -> AbstractContextManager[Session]:
-        """A transaction committed on success and rolled back on error."""
-        return self._write.begin()
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction committed on success and rolled back on error. Inside another ``write()`` of
+        the same thread it is that transaction: several repositories' writes then commit as one."""
+        outer = getattr(self._current, "session", None)
+        if outer is not None:
+            yield outer
+            return
+        with self._writer, self._write.begin() as session:
+            self._current.session = session
+            try:
+                yield session
+            finally:
+                self._current.session = None
 
     def read(self) -> AbstractContextManager[Session]:
         return self._read.begin()

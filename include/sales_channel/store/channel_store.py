@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 from sales_channel.store._sql import Clock, Sessions, utc_now
 from sales_channel.store.checkpoints import CheckpointRepository
@@ -24,7 +27,7 @@ class ChannelStore:
 
     def __init__(self, engine: Engine, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.engine = engine
-        sessions = Sessions(engine)
+        self._sessions = sessions = Sessions(engine)
         self.snapshots = SnapshotRepository(sessions, clock)
         self.links = LinkRepository(sessions, clock)
         self.outbox = OutboxRepository(sessions, clock)
@@ -50,6 +53,10 @@ class ChannelStore:
             engine.dispose()
             raise
         return cls(engine, clock, quarantine_backoff)
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One transaction for the repositories' writes in the block (in this thread): all or nothing."""
+        return self._sessions.write()
 
     def close(self) -> None:
         self.engine.dispose()

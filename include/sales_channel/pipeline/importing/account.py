@@ -55,8 +55,9 @@ STREAM = "import"
 OVERLAP = timedelta(minutes=10)
 # searchOrders refuses a lastUpdatedBefore less than two minutes before the request.
 SETTLE = timedelta(minutes=2, seconds=5)
-# Pages read ahead of the import (memory: ~100 orders each, no buyer data kept beyond the run).
-READ_AHEAD_PAGES = 20
+# Pages whose creates may still be running while the next page is taken: enough to keep Commerce busy,
+# few enough that a run's deadline only has to wait for these.
+PAGES_IN_FLIGHT = 2
 # Re-reads (getOrder) of quarantined orders and of creates to resume, per store and run.
 REREAD_LIMIT = 200
 
@@ -209,6 +210,7 @@ class AccountImport:
             for page in self._read_ahead(window, current.next_token, stop, deadline, summary):
                 summary.pages += 1
                 pending.append((page, self._import_page(page, summary)))
+                self._wait_for_room(pending)
                 done = self._save_done_pages(pending, done, wait_all=False)
                 progress.maybe(lambda: f"account {self.account}: {summary.pages} pages read, "
                                        f"{ {k: dict(s.outcomes) for k, s in summary.stores.items()} }, waited "
@@ -224,41 +226,43 @@ class AccountImport:
 
     def _read_ahead(self, window: ImportWindow, token: str | None, stop: threading.Event, deadline: float | None,
                     summary: AccountSummary) -> Iterator[OrderPage]:
-        """The window's pages from ``token`` on, read by a thread of their own while earlier pages are
-        imported: Amazon's usage plan paces the reading and Commerce the writing. The reader stops —
+        """The window's pages from ``token`` on, read by a thread of their own while the previous page
+        is imported: Amazon's usage plan paces the reading and Commerce the writing. One page ahead, no
+        more: a page read and never imported (the run's deadline came) is read again by the next run,
+        and an unread page costs nothing (the usage plan's burst waits in the bucket). The reader stops —
         spending no more of the shared plan — as soon as the importing side stops or the deadline is near."""
-        pages: queue.Queue[OrderPage | BaseException | None] = queue.Queue(maxsize=READ_AHEAD_PAGES)
+        pages: queue.Queue[OrderPage | BaseException | None] = queue.Queue()
+        taken = threading.Semaphore(1)  # the next page is fetched once the previous one is taken
         search = self.amazon.search_orders(
             last_updated_after=window.after, last_updated_before=window.before,
             marketplace_ids=window.marketplace_ids, included_data=ORDER_DATASETS)
 
-        def hand_over(item: OrderPage | BaseException | None) -> None:
-            while not stop.is_set():
-                try:
-                    pages.put(item, timeout=0.2)
-                    return
-                except queue.Full:
-                    continue
+        def may_read_on() -> bool:
+            while not taken.acquire(timeout=0.2):
+                if stop.is_set():
+                    return False
+            return not stop.is_set() and (deadline is None or time.monotonic() < deadline)
 
         def read() -> None:
             started = time.monotonic()
             try:
+                if not may_read_on():
+                    return
                 for page in self._pages_from(search, token):
-                    hand_over(page)
-                    if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
-                        return
-                    if not page.next_token:
+                    pages.put(page)
+                    if not page.next_token or not may_read_on():
                         return
             except BaseException as exc:  # noqa: BLE001 - handed to the importing thread, which raises it
-                hand_over(exc)
+                pages.put(exc)
             finally:
                 summary.fetch_s = time.monotonic() - started
-                hand_over(None)
+                pages.put(None)
 
         threading.Thread(target=read, name=f"read-{self.account}", daemon=True).start()
         while (page := pages.get()) is not None:
             if isinstance(page, BaseException):
                 raise page
+            taken.release()
             yield page
 
     def _pages_from(self, search: OrderSearch, token: str | None) -> Iterator[OrderPage]:
@@ -287,6 +291,14 @@ class AccountImport:
             if future is not None:
                 futures.append(future)
         return futures
+
+    @staticmethod
+    def _wait_for_room(pending: deque[tuple[OrderPage, list[Future[None]]]]) -> None:
+        """Hold the next page back while more than ``PAGES_IN_FLIGHT`` pages are still being created."""
+        running = [futures for _, futures in pending if not all(f.done() for f in futures)]
+        while len(running) > PAGES_IN_FLIGHT:
+            wait(running[0])
+            running.pop(0)
 
     def _save_done_pages(self, pending: deque[tuple[OrderPage, list[Future[None]]]], done: Checkpoint,
                          wait_all: bool) -> Checkpoint:

@@ -60,6 +60,7 @@ from sales_channel.pipeline.importing.stock import StockMoves
 from sales_channel.pipeline.outbox_work import OutboxWork, describe_error
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
+from sales_channel.store.outbox import LeaseLost
 from sales_channel.store.quarantine import UNREADABLE
 from sales_channel.store.snapshots import OrderSnapshot
 
@@ -348,6 +349,11 @@ class StoreImporter:
                 self.channel.outbox.mark_failed(claim.id, f"Commerce refused the order: {why}", self.work.worker_id)
                 return
             self._finish(order, draft, claim, created, Outcome.CREATED, summary, open_quarantine, take_stock=True)
+        except LeaseLost:
+            # Another worker took the claim over (this one waited past its lease): the order is theirs.
+            self._log.warning("order %s: the create claim was taken over by another worker", order.order_id)
+            with self._lock:
+                summary.outcomes[Outcome.ELSEWHERE] += 1
         except Exception as exc:  # noqa: BLE001 - one order's failure must not stop the others
             self._fail(order.order_id, claim, exc, summary)
 
@@ -366,26 +372,29 @@ class StoreImporter:
 
     def _finish(self, order: AmazonOrder, draft: CommerceOrderDraft, claim: OutboxItem, commerce_order: CommerceOrder,
                 outcome: Outcome, summary: ImportSummary, open_quarantine: set[str], take_stock: bool) -> None:
-        """Link; queue the stock take and the finishing steps; release the claim; record events; then
-        finish the order (a failure there leaves its finishing item for a later run, not the claim)."""
+        """Link; queue the stock take and the finishing steps; release the claim; record the event — in
+        one transaction, all or nothing. Then finish the order (a failure there leaves its finishing
+        item for a later run, not the claim)."""
         entity_id, increment_id = commerce_order.entity_id, commerce_order.increment_id
-        result = self.channel.links.create(self.account, order.order_id, commerce_entity_id=entity_id,
-                                           commerce_increment_id=increment_id, store_code=self.settings.store_code)
+        source = self._source(order.order_id)
+        how = "Imported" if outcome is Outcome.CREATED else "Linked"
+        verb = "created" if outcome is Outcome.CREATED else "adopted existing"
+        with self.channel.transaction():
+            result = self.channel.links.create(self.account, order.order_id, commerce_entity_id=entity_id,
+                                               commerce_increment_id=increment_id,
+                                               store_code=self.settings.store_code)
+            if take_stock and draft.stock_moves and self.settings.stock_handling is not StockHandling.LEAVE:
+                self.stock.queue_take(source, draft.stock_moves)  # taken for the whole batch (_after_creates)
+            finish, _ = self.channel.outbox.enqueue(FINISH_KIND, source, self.settings.key, {
+                "entity_id": entity_id, "comment": self._comment_text(order, how), "status": commerce_order.status,
+                "afn": order.is_afn and commerce_order.state != "complete", "fresh": outcome is Outcome.CREATED})
+            self.work.done(claim)
+            self._event(order.order_id, outcome.value, f"{verb} Commerce order {increment_id}",
+                        {"commerce_entity_id": entity_id, "commerce_increment_id": increment_id,
+                         "store_code": self.settings.store_code})
         if not result.created and result.link.commerce_entity_id != entity_id:
             self._log.warning("order %s was linked meanwhile to Commerce order %s; %s left unlinked",
                               order.order_id, result.link.commerce_entity_id, entity_id)
-        source = self._source(order.order_id)
-        if take_stock and draft.stock_moves and self.settings.stock_handling is not StockHandling.LEAVE:
-            self.stock.queue_take(source, draft.stock_moves)  # taken for the whole batch (see _after_creates)
-        how = "Imported" if outcome is Outcome.CREATED else "Linked"
-        finish, _ = self.channel.outbox.enqueue(FINISH_KIND, source, self.settings.key, {
-            "entity_id": entity_id, "comment": self._comment_text(order, how), "status": commerce_order.status,
-            "afn": order.is_afn and commerce_order.state != "complete", "fresh": outcome is Outcome.CREATED})
-        self.work.done(claim)
-        verb = "created" if outcome is Outcome.CREATED else "adopted existing"
-        self._event(order.order_id, outcome.value, f"{verb} Commerce order {increment_id}",
-                    {"commerce_entity_id": entity_id, "commerce_increment_id": increment_id,
-                     "store_code": self.settings.store_code})
         with self._lock:
             summary.outcomes[outcome] += 1
         if order.order_id in open_quarantine:
