@@ -11,6 +11,7 @@ from sales_channel.amazon.client import SpApiClient
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.importing.account import AccountImport
+from sales_channel.pipeline.importing.store_importer import connections_needed
 from sales_channel.pipeline.outbox_work import DEFAULT_RETRY, DEFAULT_SETTLE
 from sales_channel.ratelimit.sql import SqlBucketStore
 from sales_channel.store.channel_store import ChannelStore
@@ -34,7 +35,7 @@ def open_account_import(stores: Sequence[StoreSettings], *, amazon_url: str, com
         commerce = {}
         for store in stores:
             commerce[store.key] = CommerceClient(commerce_url, commerce_token, store_code=store.store_code,
-                                                 pool_maxsize=workers * 2)
+                                                 pool_maxsize=connections_needed(workers))
             stack.callback(commerce[store.key].close)
         yield AccountImport(stores, amazon, commerce, channel, workers=workers, lease=lease, settle=settle,
                             retry=retry)

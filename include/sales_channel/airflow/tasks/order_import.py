@@ -15,6 +15,7 @@ from sales_channel.airflow.tasks.common import account_stores, load_stores, open
 from sales_channel.commerce.client import DEFAULT_TIMEOUT
 from sales_channel.pipeline.importing import account as importing
 from sales_channel.pipeline.importing.account import AccountImport, ImportWindow
+from sales_channel.pipeline.importing.store_importer import connections_needed
 from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def plan_window(account: str) -> dict[str, Any]:
 
 def import_orders(account: str, window: dict[str, Any]) -> dict[str, Any]:
     name_map_index(account=account)
-    with open_account(account, commerce_pool=workers() * 2) as ctx:
+    with open_account(account, commerce_pool=connections_needed(workers())) as ctx:
         run = AccountImport(ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, workers=workers(),
                             settle=settle_delay())
         summary = run.run(ImportWindow.from_json(window), deadline=_deadline())

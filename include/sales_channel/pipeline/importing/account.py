@@ -36,6 +36,7 @@ from sales_channel.amazon.errors import SpApiError
 from sales_channel.amazon.models import IncludedData
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.domain.settings import StoreSettings
+from sales_channel.pipeline.importing.stock import SalableQuantities
 from sales_channel.pipeline.importing.store_importer import (
     CREATE_KIND,
     ImportSummary,
@@ -155,8 +156,11 @@ class AccountImport:
         self.stores, self.amazon, self.channel, self._clock, self._log = list(stores), amazon, channel, clock, logger
         self.account = accounts.pop()
         self.work = OutboxWork(channel.outbox, worker_id or default_worker_id(), lease, settle, retry, clock)
-        self.importers = {store.key: StoreImporter(store, commerce[store.key], channel, self.work, workers=workers,
-                                                   logger=logger) for store in stores}
+        salable: dict[str, SalableQuantities] = {}  # one per Commerce installation
+        self.importers = {store.key: StoreImporter(
+            store, commerce[store.key], channel, self.work, workers=workers,
+            salable=salable.setdefault(store.commerce_conn_id, SalableQuantities()), logger=logger)
+            for store in stores}
         self._by_marketplace = {m: self.importers[store.key] for store in stores for m in store.marketplace_ids}
 
     def plan_window(self) -> ImportWindow:

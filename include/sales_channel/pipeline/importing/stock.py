@@ -20,6 +20,7 @@ the SKU: still the quantity read → the write did not land, apply it again; any
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -36,6 +37,15 @@ TAKE_KIND = "commerce_stock_take"
 RETURN_KIND = "commerce_stock_return"
 
 log = logging.getLogger(__name__)
+
+
+class SalableQuantities:
+    """What a run believes is salable per Commerce SKU: read once, then minus what the run took. Shared
+    by every store of one Commerce installation in the run, so two stores cannot both sell the last unit."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.qty: dict[str, Decimal] = {}
 
 
 class StockMoves:

@@ -56,7 +56,7 @@ from sales_channel.domain.mapping import (
 )
 from sales_channel.domain.rules import Decision, decide
 from sales_channel.domain.settings import CustomerCreation, StockHandling, StoreSettings
-from sales_channel.pipeline.importing.stock import StockMoves
+from sales_channel.pipeline.importing.stock import SalableQuantities, StockMoves
 from sales_channel.pipeline.outbox_work import OutboxWork, describe_error
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
@@ -134,17 +134,24 @@ def raw_order_id(raw: Any) -> str:
     return order_id if isinstance(order_id, str) and order_id else "(no orderId)"
 
 
+def connections_needed(workers: int) -> int:
+    """HTTP connections one store's import uses at once: its creating and its lookup threads, and the
+    one taking stock (the size of its Commerce client's pool)."""
+    return 2 * workers + 1
+
+
 class StoreImporter:
     """Imports one store's Amazon orders into its Commerce store. ``run()`` is the account's job
     (``pipeline.importing.account``): this class takes batches of raw orders already routed to it."""
 
     def __init__(self, settings: StoreSettings, commerce: CommerceClient, channel: ChannelStore, work: OutboxWork,
-                 *, workers: int = 8, logger: logging.Logger = log) -> None:
+                 *, workers: int = 8, salable: SalableQuantities | None = None,
+                 logger: logging.Logger = log) -> None:
         self.settings, self.commerce, self.channel, self.work = settings, commerce, channel, work
         self.workers, self._log = max(1, workers), logger
         self.account = settings.amazon_conn_id
-        self._salable: dict[str, Decimal] = {}  # Commerce SKU → salable quantity, minus what this run took
-        self._lock = threading.Lock()  # guards _salable and the summary's counters across threads
+        self._salable = salable if salable is not None else SalableQuantities()
+        self._lock = threading.Lock()  # guards the summary's counters across threads
         self._currency: StoreCurrency | None = None
         self._website: int | None = None
         self._pool: ThreadPoolExecutor | None = None  # creates
@@ -279,10 +286,10 @@ class StoreImporter:
                         raise ImportBlocked(QuarantineReason.CATALOG_LOOKUP_FAILED, order.order_id,
                                             f"orderItems[{n}].product.sellerSku",
                                             f"Commerce could not tell the stock of SKU {sku!r}: {unavailable[sku]}")
-                with self._lock:
+                with self._salable.lock:
                     draft = map_order(order, decision, self.settings, currency, self._with_salable(products), sku_map)
                     for sku, qty in draft.stock_moves:
-                        self._salable[sku] -= qty
+                        self._salable.qty[sku] -= qty
             except ImportBlocked as blocked:
                 self._quarantine(blocked, summary)
                 continue
@@ -313,8 +320,9 @@ class StoreImporter:
             held = item is not None and item.status == OutboxStatus.CLAIMED
             with self._lock:
                 summary.outcomes[Outcome.ELSEWHERE if held else Outcome.WAITING] += 1
+            with self._salable.lock:
                 for sku, qty in draft.stock_moves:  # not ours to take now
-                    self._salable[sku] += qty
+                    self._salable.qty[sku] += qty
         return mine
 
     def _requeue_given_up(self, source: str) -> None:
@@ -445,10 +453,10 @@ class StoreImporter:
         return COMMENT.format(how=how, order_id=order.order_id, channel=channel)
 
     def _stock_moved(self, units: Counter[str], sign: int) -> None:
-        with self._lock:  # what this run believes is salable follows what it gave back
+        with self._salable.lock:  # what this run believes is salable follows what it gave back
             for sku, qty in units.items():
-                if sku in self._salable and sign > 0:
-                    self._salable[sku] += qty
+                if sku in self._salable.qty and sign > 0:
+                    self._salable.qty[sku] += qty
 
     # -- customers ----------------------------------------------------------------------------------
 
@@ -543,20 +551,20 @@ class StoreImporter:
             products = self.commerce.get_products(skus)
         except (ServerError, TransportError) as exc:
             raise CommerceUnavailable(f"store {self.settings.key}: product lookup failed: {describe_error(exc)}") from exc
-        with self._lock:
-            unknown = [sku for sku in products if sku not in self._salable]
+        with self._salable.lock:
+            unknown = [sku for sku in products if sku not in self._salable.qty]
         unavailable: dict[str, str] = {}
         answers = self._each(self._salable_or_error, [(sku,) for sku in unknown])
         transient = [a for a in answers if isinstance(a, ServerError | TransportError)]
         if transient and len(transient) == len(answers):
             raise CommerceUnavailable(f"store {self.settings.key}: every salable-quantity lookup failed: "
                                       f"{describe_error(transient[0])}")
-        with self._lock:
+        with self._salable.lock:
             for sku, answer in zip(unknown, answers, strict=True):
                 if isinstance(answer, Exception):
                     unavailable[sku] = describe_error(answer)
                 else:
-                    self._salable.setdefault(sku, answer)
+                    self._salable.qty.setdefault(sku, answer)
         return ({sku: CatalogProduct(sku=sku, name=p.name, product_id=p.id or 0, enabled=p.enabled,
                                      salable_qty=Decimal(0)) for sku, p in products.items()}, unavailable)
 
@@ -567,7 +575,7 @@ class StoreImporter:
             return exc
 
     def _with_salable(self, products: dict[str, CatalogProduct]) -> dict[str, CatalogProduct]:
-        return {sku: CatalogProduct(p.sku, p.name, p.product_id, p.enabled, self._salable.get(sku, Decimal(0)))
+        return {sku: CatalogProduct(p.sku, p.name, p.product_id, p.enabled, self._salable.qty.get(sku, Decimal(0)))
                 for sku, p in products.items()}
 
     def _store_currency(self) -> StoreCurrency:
