@@ -193,7 +193,9 @@ def map_order(order: AmazonOrder, decision: Decision, store: StoreSettings, curr
         unit = item.unit_price if item.unit_price is not None else quantize(c.item / item.quantity_ordered, cur)
         item_tax = c.tax - c.shipping_tax - c.gift_wrap_tax
         items.append({
-            "sku": sku, "name": item.title or product.name, "product_id": product.product_id,
+            # Amazon's title when Commerce can keep it whole, else the catalog's own name.
+            "sku": sku, "name": item.title if item.title and len(item.title) <= ITEM_COLUMNS["name"] else product.name,
+            "product_id": product.product_id,
             "product_type": "simple", "ext_order_item_id": item.order_item_id,
             "qty_ordered": item.quantity_ordered,
             **both("price", unit), **both("original_price", unit),
@@ -330,8 +332,6 @@ def _check_lengths(order: AmazonOrder, entity: Mapping[str, Any]) -> None:
         (buyer_name, entity["customer_lastname"], ORDER_COLUMNS["customer_lastname"], contact),
         ("fulfillment.fulfillmentServiceLevel", entity["shipping_description"], ORDER_COLUMNS["shipping_description"],
          QuarantineReason.MALFORMED_DATA),
-        *((f"orderItems[{n}].product.title", item["name"], ITEM_COLUMNS["name"], QuarantineReason.MALFORMED_DATA)
-          for n, item in enumerate(entity["items"])),
     ]
     for field, value, limit, reason in checks:
         if len(value) > limit:
