@@ -591,10 +591,14 @@ class StoreImporter:
     # -- helpers ------------------------------------------------------------------------------------
 
     def _each(self, call: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """``call(*args)`` for each argument tuple, on the run's lookup threads at once; results in order."""
+        """``call(*args)`` for each argument tuple, on the run's lookup threads at once; results in order.
+        Returns (or raises the first failure) only once every call has ended: a write still running
+        after its caller gave up and released the stock lock would race the next holder."""
         if len(arguments) <= 1 or self._io is None:
             return [call(*args) for args in arguments]
-        return list(self._io.map(lambda args: call(*args), arguments))
+        futures = [self._io.submit(call, *args) for args in arguments]
+        wait(futures)
+        return [future.result() for future in futures]
 
     def _source(self, order_id: str) -> str:
         return f"{self.account}/{order_id}"
