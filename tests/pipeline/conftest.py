@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -53,8 +54,6 @@ class Harness:
 
     def run(self, deadline_s: float | None = None, **kwargs: Any) -> AccountSummary:
         """One run, as one task attempt: a new importer each time (nothing carried in memory)."""
-        import time
-
         run = self.importer(**kwargs)
         return run.run(run.plan_window(), deadline=time.monotonic() + deadline_s if deadline_s else None)
 

@@ -213,7 +213,7 @@ class AccountImport:
         try:
             for page in self._read_ahead(window, current.next_token, stop, deadline, summary):
                 summary.pages += 1
-                pending.append((page, self._import_page(page, summary)))
+                pending.append((page, self._import_routed([order.raw for order in page.orders], summary)))
                 self._wait_for_room(pending)
                 done = self._save_done_pages(pending, done, wait_all=False)
                 progress.maybe(lambda: f"account {self.account}: {summary.pages} pages read, "
@@ -284,17 +284,13 @@ class AccountImport:
                               "first page", self.account, describe_error(exc))
             yield from search.pages()
 
-    def _import_page(self, page: OrderPage, summary: AccountSummary) -> list[Future[None]]:
-        """Route the page's orders to their stores by marketplace; the futures of their creates."""
+    def _import_routed(self, raws: Sequence[Mapping[str, Any]], summary: AccountSummary) -> list[Future[None]]:
+        """Route the orders to their stores by marketplace and import them; the futures of their creates."""
         routed: dict[str, list[Mapping[str, Any]]] = {}
-        for raw in (order.raw for order in page.orders):
+        for raw in raws:
             routed.setdefault(self._route(raw).settings.key, []).append(raw)
-        futures = []
-        for key, raws in routed.items():
-            future = self.importers[key].import_orders(raws, summary.stores[key])
-            if future is not None:
-                futures.append(future)
-        return futures
+        return [future for key, batch in routed.items()
+                if (future := self.importers[key].import_orders(batch, summary.stores[key])) is not None]
 
     @staticmethod
     def _wait_for_room(pending: deque[tuple[OrderPage, list[Future[None]]]]) -> None:
@@ -323,9 +319,7 @@ class AccountImport:
             self.channel.checkpoints.save(self.account, STREAM, moved)
         if wait_all:
             for _, futures in pending:
-                for future in futures:
-                    if (exc := future.exception()) is not None:
-                        raise exc
+                _raise_first_failure(futures)
         return moved
 
     def _window_done(self, window: ImportWindow) -> bool:
@@ -363,15 +357,9 @@ class AccountImport:
         self._import_rereads(self._reread(order_ids, deadline, summary, self._unservable_create), summary)
 
     def _import_rereads(self, raws: list[Mapping[str, Any]], summary: AccountSummary) -> None:
-        routed: dict[str, list[Mapping[str, Any]]] = {}
-        for raw in raws:
-            routed.setdefault(self._route(raw).settings.key, []).append(raw)
-        futures = [f for key, batch in routed.items()
-                   if (f := self.importers[key].import_orders(batch, summary.stores[key])) is not None]
+        futures = self._import_routed(raws, summary)
         wait(futures)
-        for future in futures:
-            if (exc := future.exception()) is not None:
-                raise exc
+        _raise_first_failure(futures)
 
     def _route(self, raw: Mapping[str, Any]) -> StoreImporter:
         """The store of the order's marketplace. An order whose marketplace cannot be told goes to the
@@ -422,3 +410,8 @@ class AccountImport:
         self.channel.events.append(self.account, order_id, "import_given_up", why)
         self._log.error("order %s: create given up: %s", order_id, why)
 
+
+def _raise_first_failure(futures: Sequence[Future[None]]) -> None:
+    for future in futures:
+        if (exc := future.exception()) is not None:
+            raise exc

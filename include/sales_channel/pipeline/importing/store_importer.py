@@ -350,11 +350,7 @@ class StoreImporter:
                 self._adopt(order, draft, claim, found, summary, open_quarantine, ours=True)
                 return
             except ValidationError as rejected:
-                why = rejected.summary
-                self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "order",
-                                               f"Commerce refused it: {why}"), summary)
-                # The quarantine owns the retry now (it re-reads the order and requeues the claim).
-                self.channel.outbox.mark_failed(claim.id, f"Commerce refused the order: {why}", self.work.worker_id)
+                self._refused(order, claim, "order", "the order", rejected, summary)
                 return
             self._finish(order, draft, claim, created, Outcome.CREATED, summary, open_quarantine, take_stock=True)
         except LeaseLost:
@@ -472,10 +468,7 @@ class StoreImporter:
             email = order.buyer.email.casefold() if order.buyer and order.buyer.email else None
             if email in failures:
                 if isinstance(failures[email], ValidationError):
-                    why = failures[email].summary
-                    self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, "buyer",
-                                                   f"Commerce refused the buyer's customer account: {why}"), summary)
-                    self.channel.outbox.mark_failed(claim.id, f"customer account refused: {why}", self.work.worker_id)
+                    self._refused(order, claim, "buyer", "the buyer's customer account", failures[email], summary)
                 else:
                     self._fail(order.order_id, claim, failures[email], summary)
             elif email in customers:
@@ -646,6 +639,14 @@ class StoreImporter:
             self._event(order_id, "quarantine_resolved", how)
             with self._lock:
                 summary.resolved += 1
+
+    def _refused(self, order: AmazonOrder, claim: OutboxItem, field: str, what: str, refusal: ValidationError,
+                 summary: ImportSummary) -> None:
+        """Commerce refused the order (or its buyer's account): quarantined, and the claim given up —
+        the quarantine owns the retry now (it re-reads the order and requeues the claim)."""
+        why = f"Commerce refused {what}: {refusal.summary}"
+        self._quarantine(ImportBlocked(QuarantineReason.COMMERCE_REJECTED, order.order_id, field, why), summary)
+        self.channel.outbox.mark_failed(claim.id, why, self.work.worker_id)
 
     def _fail(self, order_id: str, claim: OutboxItem, exc: Exception, summary: ImportSummary) -> None:
         message = self.work.failed(claim, exc)
