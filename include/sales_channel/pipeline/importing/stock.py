@@ -126,8 +126,9 @@ class StockMoves:
             targets = {sku: max(Decimal(0), stock[sku][1] + sign * qty) for sku, qty in units.items()}
             journal = {"batch": uuid.uuid4().hex,
                        "skus": {sku: [str(stock[sku][1]), str(targets[sku])] for sku in units}}
-            for item in items:
-                self.work.outbox.update_payload(item.id, self.work.worker_id, {**item.payload, "journal": journal})
+            with self.channel.transaction():  # the batch's journal: one commit
+                for item in items:
+                    self.work.outbox.update_payload(item.id, self.work.worker_id, {**item.payload, "journal": journal})
             self._each(lambda sku: self.commerce.update_stock_qty(sku, targets[sku], item_id=stock[sku][0]),
                        [(sku,) for sku in units])
         except Exception as exc:  # noqa: BLE001 - the items come due again; the journal tells what landed
