@@ -138,7 +138,7 @@ def test_real_tokens_may_go_anywhere_and_bad_settings_are_named() -> None:
     with pytest.raises(ValueError, match="without /rest"):
         CommerceClient("https://shop.example.com/rest/default", "live-token")
     with pytest.raises(ValueError, match="order 113-1: items\\[0\\].sku"):
-        CommerceClient("https://shop.example.com", "live-token").create_order(
+        CommerceClient("https://shop.example.com", "live-token").orders.create(
             {"ext_order_id": "113-1", "grand_total": Decimal("1"), "base_grand_total": Decimal("1"),
              "customer_email": "a@example.com", "items": [{"name": "x"}]})
 
@@ -167,13 +167,13 @@ def test_buyer_emails_reach_no_log_line_and_no_error_text(sandbox, caplog) -> No
     caplog.set_level(logging.DEBUG)  # root: urllib3's request lines as well
     email = "Jane.Doe+amazon@Example.com"
     with CommerceClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
-        client.create_customer({"email": email, "firstname": "Jane", "lastname": "Doe"})
-        assert set(client.find_customers_by_emails([email], website_id=1)) == {email.casefold()}
+        client.customers.create({"email": email, "firstname": "Jane", "lastname": "Doe"})
+        assert set(client.customers.find_by_emails([email], website_id=1)) == {email.casefold()}
         with pytest.raises(ValidationError) as duplicate:
-            client.create_customer({"email": email, "firstname": "Jane", "lastname": "Doe"})
+            client.customers.create({"email": email, "firstname": "Jane", "lastname": "Doe"})
     with RecordingServer(status=400, body={"message": DUPLICATE}) as raw_magento, \
             CommerceClient(raw_magento.url, TOKEN, retry=FAST_RETRY) as client, pytest.raises(CommerceError) as raw:
-        client.create_customer({"email": "jane.doe@example.com", "firstname": "Jane", "lastname": "Doe"})
+        client.customers.create({"email": "jane.doe@example.com", "firstname": "Jane", "lastname": "Doe"})
     logged = caplog.text
     assert "/V1/customers/search?searchCriteria" in logged and "=***" in logged  # names kept, values not
     everything = "\n".join([logged, str(duplicate.value), repr(duplicate.value), str(raw.value), repr(raw.value)])
@@ -183,7 +183,7 @@ def test_buyer_emails_reach_no_log_line_and_no_error_text(sandbox, caplog) -> No
 
 def test_a_proxy_of_the_environment_never_sees_a_sandbox_token(sandbox, env_proxy) -> None:  # noqa: F811
     with CommerceClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
-        assert client.get_currency_info().base_currency_code
+        assert client.directory.currency_info().base_currency_code
     assert env_proxy.requests == []
 
 
@@ -192,7 +192,7 @@ def test_a_redirect_is_an_error_and_the_token_does_not_follow_it() -> None:
             RecordingServer(status=307, headers={"Location": f"{elsewhere.url}/stolen"}) as redirector, \
             CommerceClient(redirector.url, TOKEN, retry=FAST_RETRY) as client, \
             pytest.raises(CommerceError, match=r"^GET /V1/directory/currency 307: ") as redirected:
-        client.get_currency_info()
+        client.directory.currency_info()
     assert redirected.value.status == 307
     assert redirector.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert elsewhere.requests == []

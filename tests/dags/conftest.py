@@ -64,7 +64,7 @@ class World:
     def commerce_orders(self) -> dict[str, list[Any]]:
         """Commerce orders by ext_order_id, over both store views."""
         found: dict[str, list[Any]] = {}
-        for order in self.commerce("all").iter_orders():
+        for order in self.commerce("all").orders.iterate():
             found.setdefault(order.ext_order_id, []).append(order)
         return found
 

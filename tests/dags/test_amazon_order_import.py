@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def salable(world: World, skus: set[str]) -> dict[str, Decimal]:
     client = world.commerce()
-    return {sku: client.get_stock_item(sku).qty for sku in skus}
+    return {sku: client.catalog.get_stock_item(sku).qty for sku in skus}
 
 
 def test_import_creates_each_order_once_quarantines_blockers_and_resolves_them(world: World):

@@ -49,7 +49,7 @@ def salable(harness: Harness, sku: str) -> Decimal:
     from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 
     with CommerceClient(harness.commerce_url, CREDS["commerce_token"]) as client:
-        return client.get_stock_item(sku).qty
+        return client.catalog.get_stock_item(sku).qty
 
 
 def test_an_ambiguous_create_that_commits_late_is_looked_up_after_it_settles_never_created_twice(harness):

@@ -4,7 +4,7 @@ Each model takes the fields the pipelines use, as Python types (money and quanti
 times as aware UTC datetimes), and keeps the whole entity in ``raw`` for anything else. Responses are
 parsed with ``parse_float=Decimal``, so amounts are exact from the wire on.
 
-Models are read-only snapshots; writes take plain arguments (see the client).
+Models are read-only snapshots; writes take plain arguments (see the resource modules).
 """
 
 from __future__ import annotations
@@ -142,16 +142,23 @@ class Order:
 
 @dataclass(frozen=True)
 class DocumentItem:
-    """One line of an invoice, shipment or credit memo."""
+    """One line of an invoice, shipment or credit memo. The amounts are the line's, in the order's
+    currency (a shipment line carries its price only; the others are then 0)."""
 
     order_item_id: int
     sku: str
     qty: Decimal
+    price: Decimal
+    row_total: Decimal
+    tax_amount: Decimal
+    discount_amount: Decimal
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> DocumentItem:
         return cls(order_item_id=int(data["order_item_id"]), sku=_text(data.get("sku")),
-                   qty=to_decimal(data.get("qty")))
+                   qty=to_decimal(data.get("qty")), price=to_decimal(data.get("price")),
+                   row_total=to_decimal(data.get("row_total")), tax_amount=to_decimal(data.get("tax_amount")),
+                   discount_amount=to_decimal(data.get("discount_amount")))
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,7 @@ class Invoice:
     state: int | None
     grand_total: Decimal
     created_at: datetime | None
+    updated_at: datetime | None
     items: tuple[DocumentItem, ...]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
@@ -174,6 +182,7 @@ class Invoice:
             state=_optional_int(data.get("state")),
             grand_total=to_decimal(data.get("grand_total")),
             created_at=parse_datetime(data.get("created_at")),
+            updated_at=parse_datetime(data.get("updated_at")),
             items=tuple(DocumentItem.from_api(item) for item in data.get("items") or ()),
             raw=data,
         )
@@ -181,7 +190,7 @@ class Invoice:
 
 @dataclass(frozen=True)
 class Track:
-    """A tracking number; also the input of ``ship_order``/``add_track`` (ids are then None)."""
+    """A tracking number; also the input of ``shipments.create``/``shipments.add_track`` (ids are then None)."""
 
     track_number: str
     carrier_code: str
@@ -215,6 +224,7 @@ class Shipment:
     order_id: int
     increment_id: str
     created_at: datetime | None
+    updated_at: datetime | None  # not moved by a track added later (Magento saves only the track)
     items: tuple[DocumentItem, ...]
     tracks: tuple[Track, ...]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
@@ -226,6 +236,7 @@ class Shipment:
             order_id=int(data["order_id"]),
             increment_id=_text(data.get("increment_id")),
             created_at=parse_datetime(data.get("created_at")),
+            updated_at=parse_datetime(data.get("updated_at")),
             items=tuple(DocumentItem.from_api(item) for item in data.get("items") or ()),
             tracks=tuple(Track.from_api(track) for track in data.get("tracks") or ()),
             raw=data,
@@ -241,11 +252,15 @@ class CreditMemo:
     grand_total: Decimal
     subtotal: Decimal
     shipping_amount: Decimal
+    shipping_tax_amount: Decimal
     tax_amount: Decimal
+    discount_amount: Decimal  # negative, as Magento stores it
     adjustment_positive: Decimal
     adjustment_negative: Decimal
     currency: str
+    invoice_id: int | None
     created_at: datetime | None
+    updated_at: datetime | None
     items: tuple[DocumentItem, ...]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
@@ -259,11 +274,15 @@ class CreditMemo:
             grand_total=to_decimal(data.get("grand_total")),
             subtotal=to_decimal(data.get("subtotal")),
             shipping_amount=to_decimal(data.get("shipping_amount")),
+            shipping_tax_amount=to_decimal(data.get("shipping_tax_amount")),
             tax_amount=to_decimal(data.get("tax_amount")),
+            discount_amount=to_decimal(data.get("discount_amount")),
             adjustment_positive=to_decimal(data.get("adjustment_positive")),
             adjustment_negative=to_decimal(data.get("adjustment_negative")),
             currency=_text(data.get("order_currency_code")),
+            invoice_id=_optional_int(data.get("invoice_id")),
             created_at=parse_datetime(data.get("created_at")),
+            updated_at=parse_datetime(data.get("updated_at")),
             items=tuple(DocumentItem.from_api(item) for item in data.get("items") or ()),
             raw=data,
         )

@@ -44,7 +44,7 @@ class AdobeCommerceHook(BaseHook):
         """Reads the store's currency settings: proves the URL, the token and its ACL."""
         try:
             with self.get_conn() as client:
-                info = client.get_currency_info()
+                info = client.directory.currency_info()
             return True, f"Connected: base currency {info.base_currency_code}"
         except Exception as exc:  # noqa: BLE001 - the UI's Test button shows the reason
             return False, f"{type(exc).__name__}: {exc}"

@@ -129,7 +129,7 @@ class StockMoves:
             with self.channel.transaction():  # the batch's journal: one commit
                 for item in items:
                     self.work.outbox.update_payload(item.id, self.work.worker_id, {**item.payload, "journal": journal})
-            self._each(lambda sku: self.commerce.update_stock_qty(sku, targets[sku], item_id=stock[sku][0]),
+            self._each(lambda sku: self.commerce.catalog.update_stock_qty(sku, targets[sku], item_id=stock[sku][0]),
                        [(sku,) for sku in units])
         except Exception as exc:  # noqa: BLE001 - the items come due again; the journal tells what landed
             for item in items:
@@ -143,6 +143,6 @@ class StockMoves:
         return len(items)
 
     def _read(self, sku: str) -> tuple[int, Decimal]:
-        item = self.commerce.get_stock_item(sku)
+        item = self.commerce.catalog.get_stock_item(sku)
         return item.item_id, item.qty
 

@@ -249,7 +249,7 @@ class StoreImporter:
         if not mine:
             return None
         try:
-            existing = self.commerce.find_orders_by_ext_order_ids([order.order_id for order, _, _ in mine])
+            existing = self.commerce.orders.find_by_ext_order_ids([order.order_id for order, _, _ in mine])
         except Exception as exc:  # noqa: BLE001 - the claims come due again; the run goes on
             for order, _, claim in mine:
                 self._fail(order.order_id, claim, exc, summary)
@@ -339,11 +339,11 @@ class StoreImporter:
                     summary.outcomes[Outcome.ELSEWHERE] += 1
                 return
             try:
-                created = self.commerce.create_order(draft.entity)
+                created = self.commerce.orders.create(draft.entity)
             except AmbiguousWriteError as exc:
                 # The create may have happened, or may still be happening: look now, and if nothing is
                 # there yet, look again after the settle delay before ever creating again.
-                found = self.commerce.find_orders_by_ext_order_ids([order.order_id]).get(order.order_id) or []
+                found = self.commerce.orders.find_by_ext_order_ids([order.order_id]).get(order.order_id) or []
                 if not found:
                     self._fail(order.order_id, claim, exc, summary)
                     return
@@ -413,15 +413,15 @@ class StoreImporter:
         step = item.payload
         entity_id, resumed = int(step["entity_id"]), item.attempts > 1
         try:
-            if not (resumed and any(c.comment == step["comment"] for c in self.commerce.list_order_comments(entity_id))):
+            if not (resumed and any(c.comment == step["comment"] for c in self.commerce.orders.list_comments(entity_id))):
                 # A resumed order's status may have moved on: the client reads it (None) rather than reset it.
-                self.commerce.add_order_comment(entity_id, step["comment"], status=None if resumed else step["status"])
+                self.commerce.orders.add_comment(entity_id, step["comment"], status=None if resumed else step["status"])
             if step["afn"]:
                 fresh = step["fresh"] and not resumed
-                if fresh or not self.commerce.list_invoices([entity_id]):
-                    self.commerce.invoice_order(entity_id, capture=True)
-                if fresh or not self.commerce.list_shipments([entity_id]):
-                    self.commerce.ship_order(entity_id, comment="Shipped by Amazon (Fulfilled by Amazon)")
+                if fresh or not self.commerce.invoices.for_orders([entity_id]):
+                    self.commerce.invoices.create(entity_id, capture=True)
+                if fresh or not self.commerce.shipments.for_orders([entity_id]):
+                    self.commerce.shipments.create(entity_id, comment="Shipped by Amazon (Fulfilled by Amazon)")
         except Exception as exc:  # noqa: BLE001 - left for a later run; the order is created and linked
             message = self.work.failed(item, exc)
             order_id = item.source_id.split("/", 1)[1]
@@ -487,7 +487,7 @@ class StoreImporter:
 
         def look_up(emails: Sequence[str]) -> None:
             try:
-                found.update({e: c.id for e, c in self.commerce.find_customers_by_emails(emails, website_id).items()})
+                found.update({e: c.id for e, c in self.commerce.customers.find_by_emails(emails, website_id).items()})
             except ValidationError as exc:
                 if len(emails) == 1:
                     failures[emails[0]] = exc
@@ -503,13 +503,13 @@ class StoreImporter:
             order = buyers[email]
             first, last = split_name(order.buyer.name or "") if order.buyer.name else ("Amazon", "Customer")
             try:
-                customer = self.commerce.create_customer({
+                customer = self.commerce.customers.create({
                     "email": order.buyer.email, "firstname": first, "lastname": last,
                     "website_id": website_id, "store_id": self.settings.store_id})
             except (ValidationError, AmbiguousWriteError) as exc:
                 # Created meanwhile by another worker, or maybe by this call: look before failing.
                 try:
-                    existing = self.commerce.find_customers_by_emails([email], website_id).get(email)
+                    existing = self.commerce.customers.find_by_emails([email], website_id).get(email)
                 except Exception:  # noqa: BLE001 - the create's own error says more
                     existing = None
                 if existing is None:
@@ -532,7 +532,7 @@ class StoreImporter:
 
     def _website_id(self) -> int:
         if self._website is None:
-            self._website = int(self.commerce.get_store_config()["website_id"])
+            self._website = int(self.commerce.directory.store_config()["website_id"])
         return self._website
 
     # -- lookups ------------------------------------------------------------------------------------
@@ -541,7 +541,7 @@ class StoreImporter:
         """The products and their salable quantities, and the SKUs whose stock Commerce could not tell
         (SKU → why). A SKU Commerce refuses to look up is that SKU's problem, not the batch's."""
         try:
-            products = self.commerce.get_products(skus)
+            products = self.commerce.catalog.get_products(skus)
         except (ServerError, TransportError) as exc:
             raise CommerceUnavailable(f"store {self.settings.key}: product lookup failed: {describe_error(exc)}") from exc
         with self._salable.lock:
@@ -563,7 +563,7 @@ class StoreImporter:
 
     def _salable_or_error(self, sku: str) -> Decimal | Exception:
         try:
-            return self.commerce.get_salable_quantity(sku)
+            return self.commerce.catalog.get_salable_quantity(sku)
         except CommerceError as exc:
             return exc
 
@@ -574,7 +574,7 @@ class StoreImporter:
     def _store_currency(self) -> StoreCurrency:
         if self._currency is None:
             try:
-                info = self.commerce.get_currency_info()
+                info = self.commerce.directory.currency_info()
             except CommerceError as exc:
                 raise CommerceUnavailable(f"store {self.settings.key}: currency lookup failed: "
                                           f"{describe_error(exc)}") from exc
