@@ -418,8 +418,9 @@ class SalesService:
             track = self._track(order, shipment["entity_id"], data, self.now())
             track.update({k: v for k, v in data.items() if k not in track or track[k] is None})
             track["order_id"] = order["entity_id"]
+            # TrackRepository::save writes the track's own row: the shipment's and the order's
+            # updated_at stay as they were (an incremental read by updated_at does not see a late track).
             shipment["tracks"].append(track)
-            shipment["updated_at"] = track["updated_at"]
             self.state.put("shipment", shipment["entity_id"], shipment)
             self._record("track_added", order, shipment_id=shipment["entity_id"],
                          track_number=track["track_number"], carrier_code=track.get("carrier_code"))
