@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from sales_channel.commerce.client import CommerceClient
+from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.outbox_work import OutboxWork
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.locks import LockLost, LockTimeout, hold
@@ -48,6 +49,15 @@ class SalableQuantities:
         self.qty: dict[str, Decimal] = {}
 
 
+def order_source(seller_account: str, amazon_order_id: str) -> str:
+    """The source of an order's stock take and return (and of the import's other rows for it)."""
+    return f"{seller_account}/{amazon_order_id}"
+
+
+def _one_by_one(call: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    return [call(*args) for args in arguments]
+
+
 class StockMoves:
     """Takes and returns of one Commerce store's stock, through the outbox."""
 
@@ -57,6 +67,16 @@ class StockMoves:
                  logger: logging.Logger = log) -> None:
         self.work, self.commerce, self.channel, self.target = work, commerce, channel, target
         self._lock_name, self._each, self._on_moved, self._log = lock_name, each, on_moved, logger
+
+    @classmethod
+    def for_store(cls, settings: StoreSettings, work: OutboxWork, commerce: CommerceClient, channel: ChannelStore, *,
+                  each: Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], list[Any]] = _one_by_one,
+                  on_moved: Callable[[Counter[str], int], None] = lambda units, sign: None,
+                  logger: logging.Logger = log) -> StockMoves:
+        """The stock moves of one store: its rows target the store, under the lock every store of its
+        Commerce installation shares (the import's and the status sync's alike)."""
+        return cls(work, commerce, channel, target=settings.key,
+                   lock_name=f"commerce-stock:{settings.commerce_conn_id}", each=each, on_moved=on_moved, logger=logger)
 
     def queue_take(self, source: str, moves: Sequence[tuple[str, int]]) -> None:
         self.channel.outbox.enqueue(TAKE_KIND, source, self.target, {"moves": [[sku, qty] for sku, qty in moves]})

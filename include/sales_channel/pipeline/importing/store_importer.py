@@ -56,7 +56,7 @@ from sales_channel.domain.mapping import (
 )
 from sales_channel.domain.rules import Decision, decide
 from sales_channel.domain.settings import CustomerCreation, StockHandling, StoreSettings
-from sales_channel.pipeline.importing.stock import SalableQuantities, StockMoves
+from sales_channel.pipeline.importing.stock import SalableQuantities, StockMoves, order_source
 from sales_channel.pipeline.outbox_work import OutboxWork, describe_error
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus, QuarantinedOrder
@@ -158,9 +158,8 @@ class StoreImporter:
         self._io: ThreadPoolExecutor | None = None  # parallel lookups and stock calls
         self._finisher: ThreadPoolExecutor | None = None  # each batch's stock, after its creates
         self._in_flight: set[str] = set()  # orders this run has claimed and is creating
-        self.stock = StockMoves(work, commerce, channel, target=settings.key,
-                                lock_name=f"commerce-stock:{settings.commerce_conn_id}", each=self._each,
-                                on_moved=self._stock_moved, logger=logger)
+        self.stock = StockMoves.for_store(settings, work, commerce, channel, each=self._each,
+                                          on_moved=self._stock_moved, logger=logger)
 
     # -- the threads of one run ---------------------------------------------------------------------
 
@@ -594,7 +593,7 @@ class StoreImporter:
         return [future.result() for future in futures]
 
     def _source(self, order_id: str) -> str:
-        return f"{self.account}/{order_id}"
+        return order_source(self.account, order_id)
 
     def _snapshot(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary) -> list[bool | None]:
         """Keep the latest PII-free snapshot of each order; per order, whether it changed, or None for
