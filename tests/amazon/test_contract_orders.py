@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import requests
 from sales_channel.amazon import (
     FulfillmentStatus,
     IncludedData,
@@ -134,15 +135,17 @@ def test_confirm_shipment_partial_then_complete(make_client, control):
     assert raised.value.code == "InvalidInput" and raised.value.status == 400
 
 
-def test_dropped_confirmation_is_resent_and_yields_exactly_one_package(make_client, control):
+def test_dropped_confirmation_is_not_resent_blindly_and_reads_back_as_one_package(make_client, control):
     order = control.add_order()
     mug, tea = (item["orderItemId"] for item in order["orderItems"])
     client = make_client()
     # Amazon applies the confirmation, then the connection drops before the 204 arrives.
     control.faults(drop_next=1, operations=["confirmShipment"])
-    client.confirm_shipment(order["orderId"], MARKETPLACE_US, _package("1", [(mug, 2), (tea, 1)]))
+    with pytest.raises(requests.RequestException):
+        client.confirm_shipment(order["orderId"], MARKETPLACE_US, _package("1", [(mug, 2), (tea, 1)]))
     stats = client.stats.operations["confirmShipment"]
-    assert (stats.calls, stats.transport_errors) == (2, 1)
+    assert (stats.calls, stats.transport_errors) == (1, 1)
+    # The caller's read-back (getOrder with PACKAGES) finds the package: nothing to re-send.
     assert len(control.ledger("shipment", order["orderId"])) == 1
     packages = client.get_order(order["orderId"], ["PACKAGES"]).typed().packages
     assert [p.package_reference_id for p in packages] == ["1"]

@@ -12,11 +12,10 @@ Retries (tenacity, exponential backoff with full jitter, bounded in attempts and
   The wait is at least one token interval of the plan, so the retry finds a token at Amazon and the
   client is not throttled twice in a row.
 * 5xx, timeouts and dropped connections are retried for reads and for the writes that are safe to
-  repeat: confirmShipment (Amazon ignores a confirmation identical to one it already has, so re-sending
-  after a connection dropped mid-response yields exactly one package), createFeedDocument (an unused
-  document is harmless) and the upload PUT (it replaces the same object). createFeed is retried on 429
-  and on connect timeouts only (the request never left): after any other failure a second feed could
-  be processed twice.
+  repeat: createFeedDocument (an unused document is harmless) and the upload PUT (it replaces the same
+  object). confirmShipment and createFeed are retried on 429 and on connect timeouts only (the request
+  never left): after any other failure the caller reads back first (getOrder's packages; the feed's
+  processing report) — a blind re-send could make a second package or a second feed.
 * 403 Unauthorized makes the client refresh the access token once and send the call once more.
 
 Logs name the operation, status, request id, attempt and timing; never tokens, secrets, bodies or
@@ -321,14 +320,15 @@ class SpApiClient:
     def confirm_shipment(self, order_id: str, marketplace_id: str,
                          package: PackageDetail | dict[str, Any]) -> None:
         """Confirm one package of a merchant-fulfilled order (several packages: several calls, each
-        with its own packageReferenceId). Safe to re-send: see the module docstring."""
+        with its own packageReferenceId). Not retried once sent: after a 5xx or a lost answer, look for
+        the packageReferenceId in getOrder's PACKAGES before sending again."""
         _check_order_id(order_id)
         if not marketplace_id:
             raise ValueError(f"order {order_id}: marketplace_id is required")
         if not isinstance(package, PackageDetail):
             package = PackageDetail.model_validate(package)
         self._call("confirmShipment", "POST", f"/orders/v0/orders/{quote(order_id)}/shipmentConfirmation",
-                   json={"marketplaceId": marketplace_id, "packageDetail": package.to_api()})
+                   json={"marketplaceId": marketplace_id, "packageDetail": package.to_api()}, idempotent=False)
 
     # --- Feeds 2021-06-30 -------------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import requests
+
+from sales_channel.amazon.errors import ServerError as AmazonServerError
 from sales_channel.amazon.errors import SpApiError
 from sales_channel.commerce.errors import AmbiguousWriteError, CommerceError
 from sales_channel.store.models import OutboxItem
@@ -30,8 +33,12 @@ DEFAULT_RETRY = timedelta(minutes=1)
 
 
 def is_ambiguous(exc: BaseException) -> bool:
-    """The write may have happened: the request was sent and no clear answer came back."""
-    return isinstance(exc, AmbiguousWriteError)
+    """The write may have happened: the request was sent and no clear answer came back (Commerce's
+    AmbiguousWriteError; from Amazon a 5xx, a read timeout or a dropped connection — only a connection
+    that never opened proves nothing was sent)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    return isinstance(exc, (AmbiguousWriteError, AmazonServerError, requests.RequestException))
 
 
 def describe_error(exc: BaseException) -> str:
@@ -68,6 +75,11 @@ class OutboxWork:
 
     def done(self, item: OutboxItem) -> None:
         self.outbox.mark_confirmed(item.id, self.worker_id)
+
+    def rejected(self, item: OutboxItem, message: str) -> None:
+        """The other side refused the call for good (or it can never be made): the item ends failed,
+        with ``message`` for the person who fixes the cause and re-sends it."""
+        self.outbox.mark_failed(item.id, message, self.worker_id)
 
     def failed(self, item: OutboxItem, exc: BaseException, retry_at: datetime | None = None) -> str:
         """Make the item due again (after ``settle`` when the write may have happened, else after

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
@@ -44,6 +44,17 @@ class LinkRepository:
             link = session.scalars(select(OrderLink).where(
                 OrderLink.seller_account == seller_account, OrderLink.amazon_order_id == amazon_order_id)).one()
             return LinkResult(link, created=inserted is not None)
+
+    def move(self, seller_account: str, amazon_order_id: str, *, from_entity_id: int, to_entity_id: int,
+             to_increment_id: str) -> bool:
+        """Point the link at the order that replaced its Commerce order (an admin edit cancels the order
+        and creates a ``-1`` copy). False when the link no longer names ``from_entity_id``: moved already,
+        or by another run."""
+        with self._sessions.write() as session:
+            return bool(session.execute(update(OrderLink).where(
+                OrderLink.seller_account == seller_account, OrderLink.amazon_order_id == amazon_order_id,
+                OrderLink.commerce_entity_id == from_entity_id,
+            ).values(commerce_entity_id=to_entity_id, commerce_increment_id=to_increment_id)).rowcount)
 
     def get(self, seller_account: str, amazon_order_id: str) -> OrderLink | None:
         return self.get_many(seller_account, [amazon_order_id]).get(amazon_order_id)

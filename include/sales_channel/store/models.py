@@ -39,6 +39,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"  # accepted by the other side, result pending (e.g. a feed being processed)
     CONFIRMED = "confirmed"  # done
     FAILED = "failed"  # gave up; needs a person (or a manual re-send)
+    HELD = "held"  # waiting for something on our side first (e.g. a shipment's tracking number)
 
 
 class AmazonOrder(Base):

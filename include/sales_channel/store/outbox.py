@@ -9,6 +9,7 @@ lease to expire, after which another worker claims the item again.
     claimed | sent --mark_failed(retry_at=t)--> pending      (retryable: due again at t)
     claimed | sent --mark_failed()--> failed                 (given up: a person looks at last_error)
     failed | sent | confirmed --requeue--> pending           (a person's re-send)
+    held --release--> pending                                (what it waited for arrived)
     claimed, lease expired --claim--> claimed by another worker
 """
 
@@ -36,8 +37,9 @@ class OutboxRepository:
         self._sessions, self._clock = sessions, clock
 
     def enqueue(self, kind: str, source_id: str, target: str, payload: dict[str, Any],
-                not_before: datetime | None = None) -> tuple[OutboxItem, bool]:
+                not_before: datetime | None = None, *, held: bool = False) -> tuple[OutboxItem, bool]:
         """Queue a call unless one for ``(kind, source_id)`` exists; returns (the item, whether it is new).
+        A ``held`` item is never claimed until it is released.
 
         ``payload`` is refused when a key names buyer data: queue references, and re-read buyer data
         from Amazon when making the call.
@@ -46,8 +48,8 @@ class OutboxRepository:
         now = self._clock()
         with self._sessions.write() as session:
             created = session.execute(insert_for(session)(OutboxItem).values(
-                kind=kind, source_id=source_id, target=target, payload=payload, status=OutboxStatus.PENDING,
-                attempts=0, next_attempt_at=not_before or now, created_at=now, updated_at=now,
+                kind=kind, source_id=source_id, target=target, payload=payload,
+                status=OutboxStatus.HELD if held else OutboxStatus.PENDING, attempts=0, next_attempt_at=not_before or now, created_at=now, updated_at=now,
             ).on_conflict_do_nothing(index_elements=["kind", "source_id"]).returning(OutboxItem.id)).scalar()
             item = session.scalars(select(OutboxItem).where(
                 OutboxItem.kind == kind, OutboxItem.source_id == source_id)).one()
@@ -68,7 +70,7 @@ class OutboxRepository:
                 index_elements=["kind", "source_id"]))
 
     def claim(self, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None,
-              target: str | None = None) -> list[OutboxItem]:
+              target: str | None = None, source_prefix: str | None = None) -> list[OutboxItem]:
         """Claim up to ``limit`` due items for ``worker`` until ``now + lease``; the longest-due first.
 
         Due: pending and past ``next_attempt_at``, or claimed with an expired lease. Concurrent
@@ -81,6 +83,8 @@ class OutboxRepository:
             filters.append(OutboxItem.kind.in_(list(kinds)))
         if target is not None:
             filters.append(OutboxItem.target == target)
+        if source_prefix is not None:
+            filters.append(OutboxItem.source_id.startswith(source_prefix, autoescape=True))
         return self._claim(worker, lease, limit, filters)
 
     def claim_sources(self, kind: str, source_ids: Sequence[str], worker: str,
@@ -179,6 +183,25 @@ class OutboxRepository:
                 or_(OutboxItem.status != OutboxStatus.CLAIMED, OutboxItem.claimed_until < now),
             ).values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_by=None, claimed_until=None,
                      feed_id=None, updated_at=now)).rowcount)
+
+    def find(self, kind: str, source_prefix: str, statuses: Sequence[OutboxStatus] | None = None,
+             limit: int = 1000) -> list[OutboxItem]:
+        """Items of ``kind`` whose source id starts with ``source_prefix`` (in ``statuses``), oldest first."""
+        statement = select(OutboxItem).where(OutboxItem.kind == kind,
+                                             OutboxItem.source_id.startswith(source_prefix, autoescape=True))
+        if statuses is not None:
+            statement = statement.where(OutboxItem.status.in_(list(statuses)))
+        with self._sessions.read() as session:
+            return list(session.scalars(statement.order_by(OutboxItem.id).limit(limit)))
+
+    def release(self, item_id: int, payload: dict[str, Any]) -> bool:
+        """A held item becomes due now, with its completed ``payload``; False when it is not held."""
+        ensure_no_pii(payload, f"outbox payload of item {item_id}")
+        now = self._clock()
+        with self._sessions.write() as session:
+            return bool(session.execute(update(OutboxItem).where(
+                OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.HELD,
+            ).values(status=OutboxStatus.PENDING, payload=payload, next_attempt_at=now, updated_at=now)).rowcount)
 
     def get(self, kind: str, source_id: str) -> OutboxItem | None:
         with self._sessions.read() as session:
