@@ -39,9 +39,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, conf, dag, task, task_group
-
-AMAZON_ORDERS = Asset("amazon_orders")
+from airflow.sdk import conf, dag, task, task_group
+from sales_channel.airflow.assets import AMAZON_ORDERS
 
 
 @dag(

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
-from airflow.sdk import Variable
+from airflow.sdk import Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
 from sales_channel.amazon.client import SpApiClient
-from sales_channel.commerce.client import CommerceClient
+from sales_channel.commerce.client import DEFAULT_TIMEOUT, CommerceClient
 from sales_channel.domain.settings import SettingsError, StoresDocument, StoreSettings, parse_stores
+from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 from sales_channel.store.channel_store import ChannelStore
 
 SETTINGS_VARIABLE = "sales_channel_stores"
@@ -67,3 +69,16 @@ def open_account(account: str, commerce_pool: int = 16) -> Iterator[AccountConte
             stack.callback(client.close)
             commerce[store.key] = client
         yield AccountContext(stores, amazon, commerce, channel)
+
+
+def settle_delay() -> timedelta:
+    """How long an ambiguous write is left to land before it is looked up again: at least twice the
+    Commerce request timeout ([sales_channel] ambiguous_write_settle_seconds)."""
+    configured = conf.getfloat("sales_channel", "ambiguous_write_settle_seconds",
+                               fallback=DEFAULT_SETTLE.total_seconds())
+    return timedelta(seconds=max(configured, 2 * DEFAULT_TIMEOUT[1]))
+
+
+def name_map_index(**names: str) -> None:
+    """What the grid shows for a mapped task (its ``map_index_template`` reads these)."""
+    get_current_context().update(names)

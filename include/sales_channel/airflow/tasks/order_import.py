@@ -11,12 +11,16 @@ from airflow.sdk import conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import ChannelDatabaseHook
-from sales_channel.airflow.tasks.common import account_stores, load_stores, open_account
-from sales_channel.commerce.client import DEFAULT_TIMEOUT
+from sales_channel.airflow.tasks.common import (
+    account_stores,
+    load_stores,
+    name_map_index,
+    open_account,
+    settle_delay,
+)
 from sales_channel.pipeline.importing import account as importing
 from sales_channel.pipeline.importing.account import AccountImport, ImportWindow
 from sales_channel.pipeline.importing.store_importer import connections_needed
-from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,6 @@ TIMEOUT_MARGIN = timedelta(minutes=5)
 def workers() -> int:
     """How many Commerce orders one import task creates at once ([sales_channel] import_workers)."""
     return conf.getint("sales_channel", "import_workers", fallback=8)
-
-
-def settle_delay() -> timedelta:
-    """How long an ambiguous write is left to land before it is looked up again: at least twice the
-    Commerce request timeout ([sales_channel] ambiguous_write_settle_seconds)."""
-    configured = conf.getfloat("sales_channel", "ambiguous_write_settle_seconds",
-                               fallback=DEFAULT_SETTLE.total_seconds())
-    return timedelta(seconds=max(configured, 2 * DEFAULT_TIMEOUT[1]))
 
 
 def accounts_to_import() -> list[str]:
@@ -85,11 +81,6 @@ def import_orders(account: str, window: dict[str, Any]) -> dict[str, Any]:
                             settle=settle_delay())
         summary = run.run(ImportWindow.from_json(window), deadline=_deadline())
     return summary.to_json()
-
-
-def name_map_index(**names: str) -> None:
-    """What the grid shows for a mapped task (its ``map_index_template`` reads these)."""
-    get_current_context().update(names)
 
 
 def _deadline() -> float:
