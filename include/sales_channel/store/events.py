@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,20 @@ class EventRepository:
         with self._sessions.write() as session:
             session.add(event)
         return event
+
+    def append_many(self, seller_account: str, events: Iterable[tuple[str, str, str, dict[str, Any] | None]]) -> int:
+        """Add ``(amazon_order_id, event_type, message, details)`` events in one transaction (an
+        operation's note on each of many orders); the count added. Details are checked as in ``append``."""
+        now = self._clock()
+        rows = []
+        for amazon_order_id, event_type, message, details in events:
+            if details is not None:
+                ensure_no_pii(details, f"details of event {event_type!r} of order {amazon_order_id}")
+            rows.append(OrderEvent(seller_account=seller_account, amazon_order_id=amazon_order_id, occurred_at=now,
+                                   event_type=event_type, message=message, details=details))
+        with self._sessions.write() as session:
+            session.add_all(rows)
+        return len(rows)
 
     def for_order(self, seller_account: str, amazon_order_id: str) -> list[OrderEvent]:
         """An order's timeline, oldest first."""

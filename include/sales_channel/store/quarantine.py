@@ -33,6 +33,9 @@ DEFAULT_BACKOFF = Backoff()
 # Entries of orders whose id is not Amazon's are keyed by this prefix and a digest: Amazon cannot be
 # asked for them again, so they are never due for a retry; they stay open until a person resolves them.
 UNREADABLE = "invalid-"
+# A person decided an order is never to be imported: its entry is resolved with this resolution prefix
+# and the person's reason, and stays resolved (the import leaves such orders alone: ``skipped_among``).
+SKIPPED = "skipped by a person: "
 
 
 class QuarantineRepository:
@@ -51,6 +54,8 @@ class QuarantineRepository:
                              {"seller_account": seller_account, "amazon_order_id": amazon_order_id},
                              {"reason_code": reason_code, "message": message, "first_seen_at": now,
                               "last_seen_at": now, "attempts": 0, "next_attempt_at": now})
+            if entry.resolved_at is not None and (entry.resolution or "").startswith(SKIPPED):
+                return entry  # a person's decision: an import that was under way meanwhile cannot reopen it
             if entry.resolved_at is not None:
                 entry.attempts, entry.first_seen_at = 0, now
                 entry.resolved_at = entry.resolved_by = entry.resolution = None
@@ -67,6 +72,24 @@ class QuarantineRepository:
                 QuarantinedOrder.amazon_order_id == amazon_order_id,
                 QuarantinedOrder.resolved_at.is_(None),
             ).values(resolved_at=self._clock(), resolved_by=resolved_by, resolution=resolution)).rowcount)
+
+    def skip(self, seller_account: str, amazon_order_id: str, resolved_by: str, reason: str) -> bool:
+        """A person's decision never to import this order: the open entry is resolved with ``reason``
+        (shown to people: no buyer data). False when none was open."""
+        if not reason.strip():
+            raise ValueError(f"quarantine {seller_account}/{amazon_order_id}: field reason is empty")
+        return self.resolve(seller_account, amazon_order_id, resolved_by, f"{SKIPPED}{reason.strip()}")
+
+    def skipped_among(self, seller_account: str, amazon_order_ids: Iterable[str]) -> set[str]:
+        """Which of these orders a person decided never to import (one query per 1000 ids)."""
+        found: set[str] = set()
+        with self._sessions.read() as session:
+            for batch in chunked(dict.fromkeys(amazon_order_ids)):
+                found.update(session.scalars(select(QuarantinedOrder.amazon_order_id).where(
+                    QuarantinedOrder.seller_account == seller_account, QuarantinedOrder.resolved_at.is_not(None),
+                    QuarantinedOrder.resolution.startswith(SKIPPED, autoescape=True),
+                    QuarantinedOrder.amazon_order_id.in_(batch))))
+        return found
 
     def due(self, seller_account: str | None = None, limit: int = 100, now: datetime | None = None,
             marketplace_ids: Iterable[str] | None = None) -> list[QuarantinedOrder]:
@@ -108,6 +131,12 @@ class QuarantineRepository:
             return session.scalar(select(QuarantinedOrder).where(
                 QuarantinedOrder.seller_account == seller_account,
                 QuarantinedOrder.amazon_order_id == amazon_order_id))
+
+    def for_order(self, amazon_order_id: str) -> list[QuarantinedOrder]:
+        """The entries of an order under any seller account (an operator names the order, not its account)."""
+        with self._sessions.read() as session:
+            return list(session.scalars(select(QuarantinedOrder).where(
+                QuarantinedOrder.amazon_order_id == amazon_order_id).order_by(QuarantinedOrder.id)))
 
     def _list(self, statement: Select[tuple[QuarantinedOrder]], seller_account: str | None) -> list[QuarantinedOrder]:
         if seller_account is not None:

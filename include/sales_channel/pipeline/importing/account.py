@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from sales_channel.amazon.client import OrderPage, OrderSearch, SpApiClient
 from sales_channel.amazon.errors import SpApiError
 from sales_channel.amazon.models import IncludedData
 from sales_channel.commerce.client import CommerceClient
+from sales_channel.domain.corrections import AddressCorrection
 from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.importing.stock import SalableQuantities
 from sales_channel.pipeline.importing.store_importer import (
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 ORDER_DATASETS = (IncludedData.BUYER, IncludedData.RECIPIENT, IncludedData.PROCEEDS, IncludedData.PROMOTION,
                   IncludedData.FULFILLMENT, IncludedData.PACKAGES, IncludedData.TAX, IncludedData.CANCELLATION)
 STREAM = "import"
+# An operator's re-import of a window keeps its checkpoint apart from the scheduled import's (one per
+# window, so a retry continues it and two re-imports never share one); it moves no watermark.
+REIMPORT_STREAM = "reimport"
 # Re-read a little before the watermark: Amazon's lastUpdatedTime can land late in its index.
 OVERLAP = timedelta(minutes=10)
 # searchOrders refuses a lastUpdatedBefore less than two minutes before the request.
@@ -72,15 +76,16 @@ class ImportWindow:
     after: datetime
     before: datetime
     marketplace_ids: tuple[str, ...]
+    by_creation: bool = False  # orders created in the window (an operator's re-import), not updated in it
 
     def to_json(self) -> dict[str, Any]:
         return {"after": self.after.isoformat(), "before": self.before.isoformat(),
-                "marketplace_ids": list(self.marketplace_ids)}
+                "marketplace_ids": list(self.marketplace_ids), "by_creation": self.by_creation}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ImportWindow:
         return cls(datetime.fromisoformat(data["after"]), datetime.fromisoformat(data["before"]),
-                   tuple(data["marketplace_ids"]))
+                   tuple(data["marketplace_ids"]), bool(data.get("by_creation", False)))
 
 
 @dataclass
@@ -142,6 +147,12 @@ def plan_window(stores: Sequence[StoreSettings], channel: ChannelStore, now: dat
     return ImportWindow(after, before, markets)
 
 
+def reimport_stream(window: ImportWindow) -> str:
+    """The checkpoint stream of an operator's re-import of ``window``."""
+    kind = "created" if window.by_creation else "updated"
+    return f"{REIMPORT_STREAM}:{kind}:{window.after:%Y%m%dT%H%M%S}-{window.before:%Y%m%dT%H%M%S}"
+
+
 class AccountImport:
     """Imports the Amazon orders of one seller account into the Commerce stores it feeds."""
 
@@ -171,10 +182,8 @@ class AccountImport:
     def run(self, window: ImportWindow, deadline: float | None = None) -> AccountSummary:
         """Import the window (from its checkpoint), then retry due quarantined orders and resume what
         earlier runs left. ``deadline`` (``time.monotonic()``) ends the run early with its progress saved."""
-        summary = AccountSummary(self.account, {key: ImportSummary(key) for key in self.importers})
-        with ExitStack() as stack:
-            for importer in self.importers.values():
-                stack.enter_context(importer.writers())
+        summary = self._summary()
+        with self._writers():
             summary.window_complete = self._read_window(window, deadline, summary)
             if summary.window_complete:
                 self._advance_watermarks(window, summary)
@@ -191,16 +200,60 @@ class AccountImport:
                                    f"first errors: {'; '.join(errors[:3])}")
         return summary
 
-    def _read_window(self, window: ImportWindow, deadline: float | None, summary: AccountSummary) -> bool:
-        """Import the window's pages from the checkpoint on; True when its last page is done."""
-        current = self.channel.checkpoints.get(self.account, STREAM)
+    # -- an operator's re-import (see pipeline.operations) --------------------------------------------
+
+    def read_order(self, order_id: str) -> Mapping[str, Any]:
+        """The order as Amazon has it now: getOrder with every dataset the import uses (``SpApiError``
+        with status 404 when this seller account has no such order)."""
+        return self.amazon.get_order(order_id, ORDER_DATASETS).raw
+
+    def import_now(self, raws: Sequence[Mapping[str, Any]],
+                   corrections: Mapping[str, AddressCorrection] | None = None) -> AccountSummary:
+        """Import orders read by ``read_order`` at once, on the path of a run's re-reads: a linked order
+        is not created again, a quarantined one is retried whatever its backoff, one a person skipped
+        stays skipped. ``corrections``: a corrected shipping address by order id, for this import only.
+        The summary keeps each order's outcome."""
+        summary = self._summary(track_orders=True)
+        with self._writers():
+            self._import_rereads(list(raws), summary, corrections)
+        return summary
+
+    def reimport_window(self, window: ImportWindow, deadline: float | None = None) -> AccountSummary:
+        """Read ``window`` again and import its orders as a run imports its window, but apart from the
+        scheduled import: a checkpoint of its own (``reimport_stream``: a retry continues after the last
+        page done), no watermark moved, no quarantine retries or resumed creates. The summary keeps each
+        order's outcome; ``window_complete`` is False when ``deadline`` came first."""
+        summary = self._summary(track_orders=True)
+        stream = reimport_stream(window)
+        with self._writers():
+            summary.window_complete = self._read_window(window, deadline, summary, stream)
+        if summary.window_complete:
+            self.channel.checkpoints.clear(self.account, stream)
+        return summary
+
+    def _summary(self, track_orders: bool = False) -> AccountSummary:
+        return AccountSummary(self.account, {key: ImportSummary(key, orders={} if track_orders else None)
+                                             for key in self.importers})
+
+    @contextmanager
+    def _writers(self) -> Iterator[None]:
+        """Every store's Commerce writers for the block (see ``StoreImporter.writers``)."""
+        with ExitStack() as stack:
+            for importer in self.importers.values():
+                stack.enter_context(importer.writers())
+            yield
+
+    def _read_window(self, window: ImportWindow, deadline: float | None, summary: AccountSummary,
+                     stream: str = STREAM) -> bool:
+        """Import the window's pages from the checkpoint of ``stream`` on; True when its last page is done."""
+        current = self.channel.checkpoints.get(self.account, stream)
         if current is None or (current.after, current.before, current.marketplace_ids) != (
                 window.after, window.before, window.marketplace_ids):
-            if self._window_done(window):
+            if stream == STREAM and self._window_done(window):
                 self._log.info("account %s: window up to %s is imported already", self.account, window.before)
                 return True
             current = Checkpoint(window.after, window.before, window.marketplace_ids, None, 0, None)
-            self.channel.checkpoints.save(self.account, STREAM, current)
+            self.channel.checkpoints.save(self.account, stream, current)
         elif current.pages_done and current.next_token is None:
             return True  # its last page was done by a run that stopped before moving the watermarks
         summary.resumed_at_page = current.pages_done
@@ -215,7 +268,7 @@ class AccountImport:
                 summary.pages += 1
                 pending.append((page, self._import_routed([order.raw for order in page.orders], summary)))
                 self._wait_for_room(pending)
-                done = self._save_done_pages(pending, done, wait_all=False)
+                done = self._save_done_pages(pending, done, stream, wait_all=False)
                 progress.maybe(lambda: f"account {self.account}: {summary.pages} pages read, "
                                        f"{ {k: dict(s.outcomes) for k, s in summary.stores.items()} }, waited "
                                        f"{self.amazon.stats.total('rate_wait_s'):.1f}s for Amazon's rate limits")
@@ -224,7 +277,7 @@ class AccountImport:
                     break
         finally:
             stop.set()
-            done = self._save_done_pages(pending, done, wait_all=True)
+            done = self._save_done_pages(pending, done, stream, wait_all=True)
         summary.window_end = done.window_end or window.before
         return done.pages_done > 0 and done.next_token is None
 
@@ -237,9 +290,10 @@ class AccountImport:
         spending no more of the shared plan — as soon as the importing side stops or the deadline is near."""
         pages: queue.Queue[OrderPage | BaseException | None] = queue.Queue()
         taken = threading.Semaphore(1)  # the next page is fetched once the previous one is taken
-        search = self.amazon.search_orders(
-            last_updated_after=window.after, last_updated_before=window.before,
-            marketplace_ids=window.marketplace_ids, included_data=ORDER_DATASETS)
+        bounds = ({"created_after": window.after, "created_before": window.before} if window.by_creation
+                  else {"last_updated_after": window.after, "last_updated_before": window.before})
+        search = self.amazon.search_orders(**bounds, marketplace_ids=window.marketplace_ids,
+                                           included_data=ORDER_DATASETS)
 
         def may_read_on() -> bool:
             while not taken.acquire(timeout=0.2):
@@ -284,13 +338,14 @@ class AccountImport:
                               "first page", self.account, describe_error(exc))
             yield from search.pages()
 
-    def _import_routed(self, raws: Sequence[Mapping[str, Any]], summary: AccountSummary) -> list[Future[None]]:
+    def _import_routed(self, raws: Sequence[Mapping[str, Any]], summary: AccountSummary,
+                       corrections: Mapping[str, AddressCorrection] | None = None) -> list[Future[None]]:
         """Route the orders to their stores by marketplace and import them; the futures of their creates."""
         routed: dict[str, list[Mapping[str, Any]]] = {}
         for raw in raws:
-            routed.setdefault(self._route(raw).settings.key, []).append(raw)
+            routed.setdefault(self.route(raw).settings.key, []).append(raw)
         return [future for key, batch in routed.items()
-                if (future := self.importers[key].import_orders(batch, summary.stores[key])) is not None]
+                if (future := self.importers[key].import_orders(batch, summary.stores[key], corrections)) is not None]
 
     @staticmethod
     def _wait_for_room(pending: deque[tuple[OrderPage, list[Future[None]]]]) -> None:
@@ -300,7 +355,7 @@ class AccountImport:
             wait(running[0])
             running.pop(0)
 
-    def _save_done_pages(self, pending: deque[tuple[OrderPage, list[Future[None]]]], done: Checkpoint,
+    def _save_done_pages(self, pending: deque[tuple[OrderPage, list[Future[None]]]], done: Checkpoint, stream: str,
                          wait_all: bool) -> Checkpoint:
         """Move the checkpoint past the leading pages whose orders are all done."""
         moved = done
@@ -316,7 +371,7 @@ class AccountImport:
             moved = Checkpoint(done.after, done.before, done.marketplace_ids, page.next_token,
                                moved.pages_done + 1, page.last_updated_before or moved.window_end)
         if moved is not done:
-            self.channel.checkpoints.save(self.account, STREAM, moved)
+            self.channel.checkpoints.save(self.account, stream, moved)
         if wait_all:
             for _, futures in pending:
                 _raise_first_failure(futures)
@@ -343,7 +398,7 @@ class AccountImport:
                                           marketplace_ids=window.marketplace_ids)
         raws = self._reread([entry.amazon_order_id for entry in due], deadline, summary, self._unservable_quarantine)
         for raw in raws:
-            importer = self._route(raw)
+            importer = self.route(raw)
             summary.stores[importer.settings.key].retried_from_quarantine += 1
         self._import_rereads(raws, summary)
 
@@ -356,12 +411,13 @@ class AccountImport:
         summary.stores[importer.settings.key].resumed += len(order_ids)
         self._import_rereads(self._reread(order_ids, deadline, summary, self._unservable_create), summary)
 
-    def _import_rereads(self, raws: list[Mapping[str, Any]], summary: AccountSummary) -> None:
-        futures = self._import_routed(raws, summary)
+    def _import_rereads(self, raws: list[Mapping[str, Any]], summary: AccountSummary,
+                        corrections: Mapping[str, AddressCorrection] | None = None) -> None:
+        futures = self._import_routed(raws, summary, corrections)
         wait(futures)
         _raise_first_failure(futures)
 
-    def _route(self, raw: Mapping[str, Any]) -> StoreImporter:
+    def route(self, raw: Mapping[str, Any]) -> StoreImporter:
         """The store of the order's marketplace. An order whose marketplace cannot be told goes to the
         first store, which quarantines it naming the field (or skips it: another marketplace)."""
         channel = raw.get("salesChannel") if isinstance(raw, Mapping) else None

@@ -44,6 +44,7 @@ from sales_channel.commerce.errors import (
 )
 from sales_channel.commerce.models import Order as CommerceOrder
 from sales_channel.domain.amazon_order import ORDER_ID_PATTERN, AmazonOrder, parse_order
+from sales_channel.domain.corrections import AddressCorrection
 from sales_channel.domain.errors import ImportBlocked, QuarantineReason
 from sales_channel.domain.mapping import (
     CatalogProduct,
@@ -76,6 +77,7 @@ class Outcome(StrEnum):
     ADOPTED = "adopted"  # a Commerce order with this ext_order_id existed: linked, not re-created
     ALREADY_LINKED = "already_linked"
     SKIPPED = "skipped"  # by rule (pending, cancelled, before connected, ...)
+    SKIPPED_BY_PERSON = "skipped_by_person"  # a person resolved its quarantine by skipping it: never imported
     QUARANTINED = "quarantined"
     ELSEWHERE = "in_progress_elsewhere"  # another worker holds the create claim right now
     WAITING = "waiting_retry"  # its create is scheduled again (after a failure or an ambiguous create)
@@ -98,6 +100,15 @@ class ImportSummary:
     resumed: int = 0
     unfinished: int = 0  # finishing steps (comment, FBA invoice/shipment) left for a later run
     errors: list[str] = field(default_factory=list)
+    # Per order: its outcome and what explains it (the rule, the reason, the Commerce order) — kept only
+    # when asked for (an operator's re-import reports each order; a scheduled run only counts them).
+    orders: dict[str, tuple[Outcome, str]] | None = None
+
+    def count(self, outcome: Outcome, order_id: str, detail: str = "") -> None:
+        """One order's outcome (the caller holds the importer's lock)."""
+        self.outcomes[outcome] += 1
+        if self.orders is not None:
+            self.orders[order_id] = (outcome, detail)
 
     @property
     def failed(self) -> int:
@@ -185,19 +196,29 @@ class StoreImporter:
 
     # -- one batch ----------------------------------------------------------------------------------
 
-    def import_orders(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary) -> Future[None] | None:
+    def import_orders(self, raw_orders: Sequence[Mapping[str, Any]], summary: ImportSummary,
+                      corrections: Mapping[str, AddressCorrection] | None = None) -> Future[None] | None:
         """Import a batch of raw Amazon orders of this store. Returns the batch's completion (its
-        creates and stock), or None when nothing is left running; call inside ``writers()``."""
+        creates and stock), or None when nothing is left running; call inside ``writers()``.
+        ``corrections``: a person's corrected shipping address by order id, used for this batch only."""
         if not raw_orders:
             return None
-        open_quarantine = self.channel.quarantine.open_among(self.account, [raw_order_id(raw) for raw in raw_orders])
+        order_ids = [raw_order_id(raw) for raw in raw_orders]
+        open_quarantine = self.channel.quarantine.open_among(self.account, order_ids)
+        skipped = self.channel.quarantine.skipped_among(self.account, order_ids)
         to_create: list[tuple[AmazonOrder, Decision]] = []
         for raw, changed in zip(raw_orders, self._snapshot(raw_orders, summary), strict=True):
             order_id = raw_order_id(raw)
             if changed is None:
                 continue  # quarantined while being recorded
+            if order_id in skipped:
+                with self._lock:
+                    summary.count(Outcome.SKIPPED_BY_PERSON, order_id, "its quarantine was resolved by skipping it")
+                continue
             try:
                 order = parse_order(raw)
+                if corrections and order_id in corrections:
+                    order = corrections[order_id].applied_to(order)
                 decision = decide(order, self.settings)
             except ImportBlocked as blocked:
                 self._quarantine(blocked, summary, raw)
@@ -215,7 +236,7 @@ class StoreImporter:
     def _skip(self, order: AmazonOrder, decision: Decision, changed: bool, open_quarantine: set[str],
               summary: ImportSummary) -> None:
         with self._lock:
-            summary.outcomes[Outcome.SKIPPED] += 1
+            summary.count(Outcome.SKIPPED, order.order_id, decision.value)
         if decision is Decision.SKIP_CANCELLED and self.stock.give_back(self._source(order.order_id)):
             self._event(order.order_id, "stock_returned", "cancelled on Amazon: stock given back")
         if changed:
@@ -232,7 +253,8 @@ class StoreImporter:
         for order, _ in orders:
             if order.order_id in links:
                 with self._lock:
-                    summary.outcomes[Outcome.ALREADY_LINKED] += 1
+                    summary.count(Outcome.ALREADY_LINKED, order.order_id,
+                                  f"Commerce order {links[order.order_id].commerce_increment_id}")
                 if order.order_id in open_quarantine:
                     self._resolve(order.order_id, "already imported", summary)
         pending = [(o, d) for o, d in orders if o.order_id not in links]
@@ -241,7 +263,8 @@ class StoreImporter:
             return None
         if self.settings.read_only:
             with self._lock:
-                summary.outcomes[Outcome.READ_ONLY] += len(drafts)
+                for order, _ in drafts:
+                    summary.count(Outcome.READ_ONLY, order.order_id, f"store {self.settings.key} is read-only")
             self._log.info("read-only store %s: %d orders would be created", self.settings.key, len(drafts))
             return None
         mine = self._claim(drafts, open_quarantine, summary)
@@ -318,7 +341,9 @@ class StoreImporter:
             item = self.channel.outbox.get(CREATE_KIND, source)
             held = item is not None and item.status == OutboxStatus.CLAIMED
             with self._lock:
-                summary.outcomes[Outcome.ELSEWHERE if held else Outcome.WAITING] += 1
+                summary.count(Outcome.ELSEWHERE if held else Outcome.WAITING, order.order_id,
+                              "another worker is creating it" if held else
+                              f"its create is due again at {item.next_attempt_at:%Y-%m-%dT%H:%M:%SZ}" if item else "")
             with self._salable.lock:
                 for sku, qty in draft.stock_moves:  # not ours to take now
                     self._salable.qty[sku] += qty
@@ -335,7 +360,7 @@ class StoreImporter:
             if not self.work.renew(claim):
                 # Waited so long that the claim expired and another worker took it over: it is theirs now.
                 with self._lock:
-                    summary.outcomes[Outcome.ELSEWHERE] += 1
+                    summary.count(Outcome.ELSEWHERE, order.order_id, "another worker took its create over")
                 return
             try:
                 created = self.commerce.orders.create(draft.entity)
@@ -356,7 +381,7 @@ class StoreImporter:
             # Another worker took the claim over (this one waited past its lease): the order is theirs.
             self._log.warning("order %s: the create claim was taken over by another worker", order.order_id)
             with self._lock:
-                summary.outcomes[Outcome.ELSEWHERE] += 1
+                summary.count(Outcome.ELSEWHERE, order.order_id, "another worker took its create over")
         except Exception as exc:  # noqa: BLE001 - one order's failure must not stop the others
             self._fail(order.order_id, claim, exc, summary)
 
@@ -399,7 +424,7 @@ class StoreImporter:
             self._log.warning("order %s was linked meanwhile to Commerce order %s; %s left unlinked",
                               order.order_id, result.link.commerce_entity_id, entity_id)
         with self._lock:
-            summary.outcomes[outcome] += 1
+            summary.count(outcome, order.order_id, f"Commerce order {increment_id}")
         if order.order_id in open_quarantine:
             self._resolve(order.order_id, f"{outcome.value} as Commerce order {increment_id}", summary)
         for item in self.work.claim(FINISH_KIND, [finish.source_id]).values():
@@ -628,7 +653,7 @@ class StoreImporter:
         self._event(key, "quarantined", str(blocked),
                     {"reason": blocked.reason.value, "field": blocked.field, "attempts": entry.attempts})
         with self._lock:
-            summary.outcomes[Outcome.QUARANTINED] += 1
+            summary.count(Outcome.QUARANTINED, key, f"{blocked.reason.value}: {blocked.field}: {blocked.problem}")
             summary.quarantine_reasons[blocked.reason.value] += 1
         self._log.warning("quarantined: %s", blocked)
         return entry
@@ -651,7 +676,7 @@ class StoreImporter:
         message = self.work.failed(claim, exc)
         self._event(order_id, "import_failed", f"will retry: {message}")
         with self._lock:
-            summary.outcomes[Outcome.FAILED] += 1
+            summary.count(Outcome.FAILED, order_id, message)
             summary.errors.append(f"order {order_id}: {message}")
         self._log.error("order %s failed (will retry): %s", order_id, message)
 
