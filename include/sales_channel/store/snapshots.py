@@ -10,13 +10,13 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from sales_channel.domain.amazon_order import MAX_NESTING, ORDER_ID_PATTERN, nesting_beyond
 from sales_channel.domain.errors import shown
 from sales_channel.store._sql import Clock, Sessions, chunked, insert_for, utc_now
-from sales_channel.store.models import AmazonOrder
+from sales_channel.store.models import AmazonOrder, OrderLink
 from sales_channel.store.sanitize import strip_buyer_pii
 from sales_channel.store.types import checked_money
 
@@ -106,6 +106,26 @@ class SnapshotRepository:
                     AmazonOrder.seller_account == seller_account, AmazonOrder.amazon_order_id.in_(batch)))
                 found.update((row.amazon_order_id, row) for row in rows)
         return found
+
+    def linked_changed(self, seller_account: str, marketplace_ids: Sequence[str], store_code: str, *,
+                       since: datetime, until: datetime, after: tuple[datetime, str] | None = None,
+                       limit: int = 100) -> list[tuple[AmazonOrder, OrderLink]]:
+        """The snapshots of linked orders (of these marketplaces, linked in ``store_code``) whose content
+        changed in ``[since, until)``, with their links, in (``last_changed_at``, order id) order:
+        a page of ``limit`` starting after the key ``after`` (the last one of the previous page)."""
+        statement = select(AmazonOrder, OrderLink).join(OrderLink, and_(
+            OrderLink.seller_account == AmazonOrder.seller_account,
+            OrderLink.amazon_order_id == AmazonOrder.amazon_order_id)).where(
+            AmazonOrder.seller_account == seller_account, AmazonOrder.marketplace_id.in_(list(marketplace_ids)),
+            OrderLink.store_code == store_code, AmazonOrder.last_changed_at >= since,
+            AmazonOrder.last_changed_at < until)
+        if after is not None:
+            changed, order_id = after
+            statement = statement.where(or_(AmazonOrder.last_changed_at > changed, and_(
+                AmazonOrder.last_changed_at == changed, AmazonOrder.amazon_order_id > order_id)))
+        statement = statement.order_by(AmazonOrder.last_changed_at, AmazonOrder.amazon_order_id).limit(limit)
+        with self._sessions.read() as session:
+            return [(snapshot, link) for snapshot, link in session.execute(statement).tuples()]
 
     @staticmethod
     def _upsert(session: Session, snapshot: OrderSnapshot, now: datetime) -> bool:
