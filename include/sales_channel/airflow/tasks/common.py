@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -14,10 +15,14 @@ from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerH
 from sales_channel.amazon.client import SpApiClient
 from sales_channel.commerce.client import DEFAULT_TIMEOUT, CommerceClient
 from sales_channel.domain.settings import SettingsError, StoresDocument, StoreSettings, parse_stores
+from sales_channel.pipeline.importing.account import AccountImport
+from sales_channel.pipeline.importing.store_importer import connections_needed
 from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 from sales_channel.store.channel_store import ChannelStore
 
 SETTINGS_VARIABLE = "sales_channel_stores"
+# What a run keeps for itself before its execution timeout: the last page's creates and the retries.
+TIMEOUT_MARGIN = timedelta(minutes=5)
 
 
 def load_stores() -> StoresDocument:
@@ -69,6 +74,29 @@ def open_account(account: str, commerce_pool: int = 16) -> Iterator[AccountConte
             stack.callback(client.close)
             commerce[store.key] = client
         yield AccountContext(stores, amazon, commerce, channel)
+
+
+@contextmanager
+def open_account_import(account: str) -> Iterator[AccountImport]:
+    """The import of one seller account's stores, built as every importing task builds it."""
+    with open_account(account, commerce_pool=connections_needed(workers())) as ctx:
+        yield AccountImport(ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, workers=workers(),
+                            settle=settle_delay())
+
+
+def workers() -> int:
+    """How many Commerce orders one import task creates at once ([sales_channel] import_workers)."""
+    return conf.getint("sales_channel", "import_workers", fallback=8)
+
+
+def run_deadline() -> float:
+    """When an importing task stops reading new pages (``time.monotonic()``): its time budget
+    ([sales_channel] import_time_budget_minutes, 40), in any case well before its execution timeout."""
+    budget = timedelta(minutes=conf.getfloat("sales_channel", "import_time_budget_minutes", fallback=40.0))
+    timeout = get_current_context()["ti"].task.execution_timeout
+    if timeout is not None:
+        budget = min(budget, max(timeout - TIMEOUT_MARGIN, timeout / 2))
+    return time.monotonic() + budget.total_seconds()
 
 
 def settle_delay() -> timedelta:

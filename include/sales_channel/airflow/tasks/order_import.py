@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from airflow.sdk import conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import ChannelDatabaseHook
@@ -15,23 +13,13 @@ from sales_channel.airflow.tasks.common import (
     account_stores,
     load_stores,
     name_map_index,
-    open_account,
-    settle_delay,
+    open_account_import,
+    run_deadline,
 )
 from sales_channel.pipeline.importing import account as importing
-from sales_channel.pipeline.importing.account import AccountImport, ImportWindow
-from sales_channel.pipeline.importing.store_importer import connections_needed
+from sales_channel.pipeline.importing.account import ImportWindow
 
 log = logging.getLogger(__name__)
-
-# What a run keeps for itself before its execution timeout: the last page's creates and the retries.
-TIMEOUT_MARGIN = timedelta(minutes=5)
-
-
-def workers() -> int:
-    """How many Commerce orders one import task creates at once ([sales_channel] import_workers)."""
-    return conf.getint("sales_channel", "import_workers", fallback=8)
-
 
 def accounts_to_import() -> list[str]:
     """The seller accounts with at least one active valid store (one search serves all of an
@@ -76,18 +64,7 @@ def plan_window(account: str) -> dict[str, Any]:
 
 def import_orders(account: str, window: dict[str, Any]) -> dict[str, Any]:
     name_map_index(account=account)
-    with open_account(account, commerce_pool=connections_needed(workers())) as ctx:
-        run = AccountImport(ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, workers=workers(),
-                            settle=settle_delay())
-        summary = run.run(ImportWindow.from_json(window), deadline=_deadline())
+    with open_account_import(account) as run:
+        summary = run.run(ImportWindow.from_json(window), deadline=run_deadline())
     return summary.to_json()
 
-
-def _deadline() -> float:
-    """When this run stops reading new pages: its time budget ([sales_channel] import_time_budget_minutes,
-    40), and in any case well before the task's execution timeout."""
-    budget = timedelta(minutes=conf.getfloat("sales_channel", "import_time_budget_minutes", fallback=40.0))
-    timeout = get_current_context()["ti"].task.execution_timeout
-    if timeout is not None:
-        budget = min(budget, max(timeout - TIMEOUT_MARGIN, timeout / 2))
-    return time.monotonic() + budget.total_seconds()
