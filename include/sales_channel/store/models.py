@@ -46,6 +46,8 @@ class AmazonOrder(Base):
     """The latest snapshot of an Amazon order, as last read, without buyer PII."""
 
     __tablename__ = "amazon_orders"
+    # The status sync reads an account's snapshots by when their content last changed.
+    __table_args__ = (Index("ix_amazon_orders_changed", "seller_account", "last_changed_at"),)
 
     seller_account: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)
     amazon_order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
