@@ -17,6 +17,8 @@ import jsonschema
 
 from sales_channel.domain.amazon_order import parse_time
 
+# A store's key in the settings document (also how a person names a store in a trigger form).
+STORE_KEY_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$"
 CANCEL_REASONS = [
     "NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled", "GeneralAdjustment",
     "CarrierCreditDecision", "RiskAssessmentInformationNotValid", "CarrierCoverageFailure", "CustomerReturn",
@@ -87,7 +89,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "title": "Amazon Sales Channel stores",
     "type": "object",
     "minProperties": 1,
-    "propertyNames": {"pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+    "propertyNames": {"pattern": STORE_KEY_PATTERN},
     "additionalProperties": _STORE_SCHEMA,
 }
 

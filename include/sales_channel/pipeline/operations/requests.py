@@ -1,0 +1,182 @@
+"""What a person asks an operation to do, checked before anything is read or written.
+
+The manual DAGs' trigger forms (``sales_channel.airflow.params``) refuse a malformed value of one field
+before a run is created; the rules that tie fields together (an order *or* a window, the end after the
+start, the fields an action needs) cannot be said in one field's JSON Schema, so ``from_form`` checks
+them here — first thing in the run, and the same for a script. Light on purpose: DAG files import
+the names and limits below at parse time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sales_channel.domain.amazon_order import ORDER_ID_PATTERN, parse_time
+from sales_channel.domain.corrections import AddressCorrection, InvalidCorrection
+from sales_channel.domain.errors import shown
+
+MAX_WINDOW_DAYS = 31
+MAX_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
+MAX_REASON_CHARS = 500
+
+
+class OperationRefused(ValueError):
+    """The operation cannot be done as asked, and nothing was changed; the message names the field or
+    the order and says why. Retrying cannot help: the request must change."""
+
+
+class Action(StrEnum):
+    """What a person can do with a quarantined order."""
+
+    MAP_SKU = "map_sku"
+    CORRECT_ADDRESS = "correct_address"
+    SKIP = "skip"
+
+
+ACTION_LABELS = {
+    Action.MAP_SKU: "Map its Amazon SKU to a Commerce SKU (kept for later orders), then retry it",
+    Action.CORRECT_ADDRESS: "Use a corrected shipping address (this order only, never stored), then retry it",
+    Action.SKIP: "Skip it: never import this order (a reason is required)",
+}
+
+# The trigger form's fields of each action (``ResolveRequest.from_form``): a field given to another
+# action is refused, never ignored.
+ADDRESS_FIELDS = ("street", "city", "region", "postcode", "country_code", "phone")
+ACTION_FIELDS = {Action.MAP_SKU: ("amazon_sku", "commerce_sku"), Action.CORRECT_ADDRESS: ADDRESS_FIELDS,
+                 Action.SKIP: ("reason",)}
+
+
+@dataclass(frozen=True)
+class ReimportRequest:
+    """One order (and optionally its store), or a store and a window of order creation times."""
+
+    amazon_order_id: str | None = None
+    store: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def one_order(self) -> bool:
+        return self.amazon_order_id is not None
+
+    @classmethod
+    def from_form(cls, values: Mapping[str, Any]) -> ReimportRequest:
+        order_id, store = _text(values, "amazon_order_id"), _text(values, "store")
+        start, end = _time(values, "start"), _time(values, "end")
+        if order_id is not None:
+            check_order_id(order_id)
+            if start is not None or end is not None:
+                raise OperationRefused("fields start/end: give either amazon_order_id or a window (store, start, "
+                                       "end), not both")
+            return cls(amazon_order_id=order_id, store=store)
+        if store is None:
+            raise OperationRefused("field store: required for a window (or give amazon_order_id to re-import "
+                                   "one order)")
+        if start is None or end is None:
+            raise OperationRefused(f"field {'start' if start is None else 'end'}: a window needs both start "
+                                   "and end (or give amazon_order_id to re-import one order)")
+        check_window(start, end)
+        return cls(store=store, start=start, end=end)
+
+    def describe(self) -> str:
+        if self.one_order:
+            return f"order {self.amazon_order_id}" + (f" (store {self.store})" if self.store else "")
+        return f"store {self.store}, orders created {self.start:%Y-%m-%dT%H:%M:%SZ} to {self.end:%Y-%m-%dT%H:%M:%SZ}"
+
+
+@dataclass(frozen=True)
+class ResolveRequest:
+    """One action on one quarantined order. ``address`` is buyer data: never log or store it."""
+
+    amazon_order_id: str
+    action: Action
+    amazon_sku: str | None = None
+    commerce_sku: str | None = None
+    address: AddressCorrection | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_form(cls, values: Mapping[str, Any]) -> ResolveRequest:
+        order_id = _text(values, "amazon_order_id")
+        if order_id is None:
+            raise OperationRefused("field amazon_order_id: required")
+        check_order_id(order_id)
+        try:
+            action = Action(values.get("action"))
+        except ValueError:
+            raise OperationRefused(f"field action: {shown(values.get('action'))} is not one of "
+                                   f"{', '.join(a.value for a in Action)}") from None
+        for other, fields in ACTION_FIELDS.items():
+            given = [name for name in fields if other is not action and _given(values.get(name))]
+            if given:
+                raise OperationRefused(f"field {given[0]}: belongs to action {other.value}, not {action.value}; "
+                                       "leave it empty")
+        if action is Action.MAP_SKU:
+            amazon_sku, commerce_sku = _text(values, "amazon_sku"), _text(values, "commerce_sku")
+            if amazon_sku is None or commerce_sku is None:
+                raise OperationRefused(f"field {'amazon_sku' if amazon_sku is None else 'commerce_sku'}: required "
+                                       "to map a SKU")
+            return cls(order_id, action, amazon_sku=amazon_sku, commerce_sku=commerce_sku)
+        if action is Action.CORRECT_ADDRESS:
+            street = values.get("street") or []
+            if isinstance(street, str):
+                street = street.splitlines()
+            if not isinstance(street, list) or not all(isinstance(line, str) for line in street):
+                raise OperationRefused("field street: must be a list of street lines")
+            try:
+                address = AddressCorrection(
+                    lines=tuple(street), city=_text(values, "city") or "",
+                    country_code=_text(values, "country_code") or "", region=_text(values, "region"),
+                    postal_code=_text(values, "postcode"), phone=_text(values, "phone"))
+            except InvalidCorrection as invalid:
+                raise OperationRefused(str(invalid)) from None
+            return cls(order_id, action, address=address)
+        reason = _text(values, "reason")
+        if reason is None:
+            raise OperationRefused("field reason: required to skip an order (say why it is never imported)")
+        if len(reason) > MAX_REASON_CHARS:
+            raise OperationRefused(f"field reason: at most {MAX_REASON_CHARS} characters, got {len(reason)}")
+        return cls(order_id, action, reason=reason)
+
+
+def check_order_id(order_id: str) -> None:
+    if not ORDER_ID_PATTERN.fullmatch(order_id):
+        raise OperationRefused(f"field amazon_order_id: {shown(order_id)} is not an Amazon order id "
+                               "(3-7-7 digits, e.g. 113-1234567-1234567)")
+
+
+def check_window(start: datetime, end: datetime) -> None:
+    """A window ends after it starts and spans at most ``MAX_WINDOW``."""
+    if end <= start:
+        raise OperationRefused(f"field end: {end:%Y-%m-%dT%H:%M:%SZ} is not after start {start:%Y-%m-%dT%H:%M:%SZ}")
+    if end - start > MAX_WINDOW:
+        raise OperationRefused(f"field end: the window spans {(end - start).total_seconds() / 86400:.1f} days; "
+                               f"at most {MAX_WINDOW_DAYS} (re-import a longer period in several runs)")
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "", [], ())
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    """A text field, stripped; None when left empty."""
+    value = values.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OperationRefused(f"field {name}: must be text, got a JSON {type(value).__name__}")  # the value may be buyer data
+    return value.strip() or None
+
+
+def _time(values: Mapping[str, Any], name: str) -> datetime | None:
+    value = _text(values, name)
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as invalid:
+        raise OperationRefused(f"field {name}: {invalid} (e.g. 2026-03-01T00:00:00Z)") from None
