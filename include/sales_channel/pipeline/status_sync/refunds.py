@@ -26,7 +26,8 @@ from sales_channel.domain.money import quantize
 
 ZERO = Decimal(0)
 Refunded = Mapping[tuple[str, str], Decimal]
-"""What earlier refunds of the order took: (Amazon order item id, component) → amount."""
+"""What earlier refunds of the order took that the Amazon order does not show yet (its proceeds are net
+of the refunds Amazon applied): (Amazon order item id, component) → amount."""
 
 
 class RefundRefused(ValueError):
@@ -51,7 +52,7 @@ class PlannedRefund:
 
 
 def charged(item: AmazonOrderItem) -> dict[str, Decimal]:
-    """What Amazon charged the buyer for one item, per refund component. Amazon reports one DISCOUNT
+    """What Amazon holds of the buyer's payment for one item, per refund component. Amazon reports one DISCOUNT
     per item: it is taken off the principal (Principal and Shipping together are capped below)."""
     c = item.charges
     return {

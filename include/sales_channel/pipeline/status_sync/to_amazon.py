@@ -11,8 +11,9 @@ outbox row unique on its source (``kinds``), so reading a document twice never q
   tracking number it is confirmed or *held* per ``shipments_without_tracking``; held rows are
   re-checked every run (one lookup for all of them) and released when a track is there;
 * a **credit memo** → one refund (``REFUND_KIND``, source ``<store>/<amazon order>/creditmemo/<id>``),
-  planned by ``refunds.plan_refund`` against what Amazon still holds; a refused one ends *failed*
-  with a comment on the Commerce order and is never sent;
+  planned by ``refunds.plan_refund`` against what Amazon still holds (read with one getOrder per
+  credit memo: a refund made in Seller Central counts); a refused one ends *failed* with a comment
+  on the Commerce order and is never sent;
 * a **cancelled order** → Amazon's cancellation (``AMAZON_CANCEL_KIND``, one per Amazon order) with
   the store's default reason — unless the order was cancelled by an admin *edit* (its copy takes
   the link over, nothing is sent), or Amazon has shipped something (nothing is sent; a comment says
@@ -32,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sales_channel.amazon.models import PackageDetail
+from sales_channel.amazon.client import SpApiClient
+from sales_channel.amazon.models import IncludedData, PackageDetail
 from sales_channel.commerce.client import CommerceClient
 from sales_channel.commerce.models import CreditMemo, Shipment
 from sales_channel.commerce.models import Order as CommerceOrder
@@ -55,8 +57,9 @@ from sales_channel.store.models import OrderLink, OutboxStatus
 STREAM = "sync_to_amazon"
 OVERLAP = timedelta(minutes=10)
 UNTRACKED_CARRIER = "Not tracked"
-# Earlier refunds of an order that count against what Amazon still holds (a failed one never went out).
-_LIVE = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENT, OutboxStatus.CONFIRMED)
+# Refunds of ours that Amazon's proceeds may not show yet (a failed one never went out).
+_IN_FLIGHT = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENT)
+REFUND_DATA = (IncludedData.PROCEEDS, IncludedData.FULFILLMENT, IncludedData.CANCELLATION)
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +111,11 @@ class _Context:
 class CommerceToAmazon:
     """One store's Commerce changes → outbox rows for its seller account."""
 
-    def __init__(self, store: StoreSettings, channel: ChannelStore, commerce: CommerceClient, work: OutboxWork,
-                 effects: CommerceEffects, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    def __init__(self, store: StoreSettings, channel: ChannelStore, commerce: CommerceClient, amazon: SpApiClient,
+                 work: OutboxWork, effects: CommerceEffects, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  logger: logging.Logger = log) -> None:
-        self.store, self.channel, self.commerce, self.work, self.effects = store, channel, commerce, work, effects
+        self.store, self.channel, self.commerce, self.amazon = store, channel, commerce, amazon
+        self.work, self.effects = work, effects
         self.account = store.amazon_conn_id
         self.clock, self.log = clock, logger
 
@@ -120,11 +124,13 @@ class CommerceToAmazon:
         until = self.clock()
         since = self.channel.watermarks.get(self.store.key, STREAM) or self.store.connected_since
         summary.since, summary.until = since.isoformat(), until.isoformat()
+        # No upper bound: what changes while this run reads is read now or by the next run's overlap (the
+        # watermark moves to this run's start), and the outbox never queues a document twice.
         read_from = since - OVERLAP
         cancelled = list(self.commerce.orders.iter_updated(
-            read_from, until=until, criteria=SearchCriteria().where("state", "canceled")))
-        shipments = {s.entity_id: s for s in self.commerce.shipments.iter_updated(read_from, until=until)}
-        memos = list(self.commerce.creditmemos.iter_updated(read_from, until=until))
+            read_from, criteria=SearchCriteria().where("state", "canceled")))
+        shipments = {s.entity_id: s for s in self.commerce.shipments.iter_updated(read_from)}
+        memos = list(self.commerce.creditmemos.iter_updated(read_from))
         held = self.channel.outbox.find(CONFIRM_KIND, f"{self.store.key}/shipment/", [OutboxStatus.HELD])
         held_ids = {int(item.payload["shipment_id"]) for item in held}
         missing = held_ids - shipments.keys()
@@ -248,11 +254,13 @@ class CommerceToAmazon:
         source = refund_source(self.store.key, link.amazon_order_id, memo.entity_id)
         if self.channel.outbox.get(REFUND_KIND, source) is not None:
             return
-        amazon = context.amazon.get(link.amazon_order_id)
         order = context.orders.get(memo.order_id)
-        if amazon is None or order is None:
-            raise DocumentRefused(f"order {link.amazon_order_id} has no Amazon snapshot or Commerce order")
-        earlier = self.channel.outbox.find(REFUND_KIND, refund_source(self.store.key, amazon.order_id), _LIVE)
+        if order is None:
+            raise DocumentRefused(f"order {link.amazon_order_id} has no Commerce order")
+        # What Amazon still holds, read now (one getOrder per credit memo): its proceeds are net of the
+        # refunds it applied, so only our refunds it has not confirmed yet are taken off as well.
+        amazon = parse_order(self.amazon.get_order(link.amazon_order_id, REFUND_DATA).raw)
+        earlier = self.channel.outbox.find(REFUND_KIND, refund_source(self.store.key, amazon.order_id), _IN_FLIGHT)
         try:
             if amazon.status == FulfillmentStatus.CANCELLED:
                 raise RefundRefused(f"credit memo {memo.increment_id}: Amazon cancelled order {amazon.order_id}, "

@@ -1,0 +1,84 @@
+"""Task bodies of the ``amazon_order_status_sync`` DAG."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import get_current_context
+from airflow.sdk.exceptions import AirflowFailException
+
+from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
+from sales_channel.airflow.tasks.common import load_stores, name_map_index, open_account, settle_delay
+from sales_channel.pipeline.outbox_work import OutboxWork
+from sales_channel.pipeline.status_sync.sync import AccountFeeds, StoreSync
+from sales_channel.store.channel_store import ChannelStore
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_MARGIN = timedelta(minutes=5)
+
+
+def active_stores() -> list[str]:
+    """The active stores with valid settings (an invalid one is reported by the import's check_store)."""
+    stores = load_stores()
+    if stores.invalid:
+        log.warning("stores with invalid settings are not synced: %s", "; ".join(stores.invalid.values()))
+    return sorted(key for key, store in stores.valid.items() if store.active)
+
+
+def accounts() -> list[str]:
+    return sorted(load_stores().accounts())
+
+
+def sync_store(store_key: str) -> dict[str, Any]:
+    name_map_index(store=store_key)
+    stores = load_stores()
+    store = stores.valid.get(store_key)
+    if store is None:
+        raise AirflowFailException(stores.invalid.get(store_key) or f"store {store_key!r} is not in the settings")
+    channel = ChannelDatabaseHook().get_conn()
+    try:
+        amazon = AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn()
+        commerce = AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code, pool_maxsize=8).get_conn()
+        with amazon, commerce:
+            summary = StoreSync(store, amazon, commerce, channel, _work(channel)).run(deadline=_deadline())
+    finally:
+        channel.close()
+    _report(f"store {store_key}", summary)
+    return summary
+
+
+def send_feeds(account: str) -> dict[str, Any]:
+    name_map_index(account=account)
+    with open_account(account, commerce_pool=2) as ctx:
+        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, _work(ctx.channel)).send()
+    _report(f"account {account} feeds sent", summary.to_json())
+    return summary.to_json()
+
+
+def follow_feeds(account: str) -> dict[str, Any]:
+    """One look at the account's feeds (the operator defers between looks)."""
+    with open_account(account, commerce_pool=2) as ctx:
+        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, _work(ctx.channel)).follow()
+    _report(f"account {account} feed results", summary.to_json())
+    return summary.to_json()
+
+
+def _work(channel: ChannelStore) -> OutboxWork:
+    ti = get_current_context()["ti"]
+    worker = f"{socket.gethostname()}:{os.getpid()}:{ti.dag_id}.{ti.task_id}[{ti.map_index}]"
+    return OutboxWork(channel.outbox, worker, settle=settle_delay())
+
+
+def _deadline() -> float | None:
+    timeout = get_current_context()["ti"].task.execution_timeout
+    return None if timeout is None else time.monotonic() + (timeout - TIMEOUT_MARGIN).total_seconds()
+
+
+def _report(what: str, summary: dict[str, Any]) -> None:
+    log.info("%s: %s", what, summary)
