@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sales_channel.amazon.feeds_xml import CancelReason
 from sales_channel.domain.amazon_order import ORDER_ID_PATTERN, parse_time
 from sales_channel.domain.corrections import AddressCorrection, InvalidCorrection
 from sales_channel.domain.errors import shown
@@ -22,6 +23,7 @@ from sales_channel.domain.errors import shown
 MAX_WINDOW_DAYS = 31
 MAX_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
 MAX_REASON_CHARS = 500
+MAX_NOTE_CHARS = 500
 
 
 class OperationRefused(ValueError):
@@ -141,6 +143,70 @@ class ResolveRequest:
         if len(reason) > MAX_REASON_CHARS:
             raise OperationRefused(f"field reason: at most {MAX_REASON_CHARS} characters, got {len(reason)}")
         return cls(order_id, action, reason=reason)
+
+
+# Amazon's cancel reasons (OrderAcknowledgement.xsd) as a person reads them in the trigger form.
+CANCEL_REASON_LABELS = {
+    CancelReason.NO_INVENTORY: "No inventory (out of stock)",
+    CancelReason.SHIPPING_ADDRESS_UNDELIVERABLE: "Shipping address undeliverable",
+    CancelReason.CUSTOMER_EXCHANGE: "Customer exchange",
+    CancelReason.BUYER_CANCELED: "Buyer cancelled",
+    CancelReason.GENERAL_ADJUSTMENT: "General adjustment",
+    CancelReason.CARRIER_CREDIT_DECISION: "Carrier credit decision",
+    CancelReason.RISK_ASSESSMENT_INFORMATION_NOT_VALID: "Risk assessment information not valid",
+    CancelReason.CARRIER_COVERAGE_FAILURE: "Carrier coverage failure",
+    CancelReason.CUSTOMER_RETURN: "Customer return",
+    CancelReason.MERCHANDISE_NOT_RECEIVED: "Merchandise not received",
+}
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    """Cancel one unshipped Amazon order with one of Amazon's reasons. ``note`` is the person's own text:
+    it goes to the order's timeline and its Commerce comment, never to Amazon."""
+
+    amazon_order_id: str
+    reason: CancelReason
+    note: str | None = None
+
+    @property
+    def reason_label(self) -> str:
+        return CANCEL_REASON_LABELS[self.reason]
+
+    @classmethod
+    def from_form(cls, values: Mapping[str, Any]) -> CancelRequest:
+        order_id = _text(values, "amazon_order_id")
+        if order_id is None:
+            raise OperationRefused("field amazon_order_id: required")
+        check_order_id(order_id)
+        try:
+            reason = CancelReason(values.get("reason"))
+        except ValueError:
+            raise OperationRefused(f"field reason: {shown(values.get('reason'))} is not one of Amazon's cancel "
+                                   f"reasons ({', '.join(r.value for r in CancelReason)})") from None
+        note = _text(values, "note")
+        if note is not None and len(note) > MAX_NOTE_CHARS:
+            raise OperationRefused(f"field note: at most {MAX_NOTE_CHARS} characters, got {len(note)}")
+        return cls(order_id, reason, note)
+
+
+@dataclass(frozen=True)
+class ResendRequest:
+    """Re-send one Commerce shipment (its entity id) of one store to Amazon."""
+
+    store: str
+    shipment_id: int
+
+    @classmethod
+    def from_form(cls, values: Mapping[str, Any]) -> ResendRequest:
+        store = _text(values, "store")
+        if store is None:
+            raise OperationRefused("field store: required")
+        shipment_id = values.get("shipment_id")
+        if not isinstance(shipment_id, int) or isinstance(shipment_id, bool) or shipment_id < 1:
+            raise OperationRefused(f"field shipment_id: {shown(shipment_id)} is not a Commerce shipment id (a whole "
+                                   "number from 1)")
+        return cls(store, shipment_id)
 
 
 def check_order_id(order_id: str) -> None:
