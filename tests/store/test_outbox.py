@@ -104,6 +104,17 @@ def test_retryable_failure_waits_for_its_time_and_requeue_resends(store, clock):
     assert store.outbox.requeue("confirm_shipment", "s1") is False  # held by a live lease
 
 
+def test_requeue_with_a_corrected_payload_keeps_the_attempts(store):
+    item, _ = store.outbox.enqueue("confirm_shipment", "s2", "ACCOUNT-1", {"track": "wrong"})
+    store.outbox.claim("w", 1, LEASE)
+    store.outbox.mark_failed(item.id, "400 InvalidInput", "w")
+    assert store.outbox.requeue("confirm_shipment", "s2", {"track": "right"}) is True
+    (again,) = store.outbox.claim("w", 1, LEASE)
+    assert again.payload == {"track": "right"} and again.attempts == 2  # a re-send reads back first
+    with pytest.raises(ValueError, match="buyer data"):
+        store.outbox.requeue("confirm_shipment", "s2", {"buyer_email": "a@b.example"})
+
+
 def test_payload_with_buyer_data_is_refused(store):
     with pytest.raises(ValueError, match=r"outbox payload create_order/o1 holds buyer data at \$\.order\.customer_email"):
         store.outbox.enqueue("create_order", "o1", "store-1", {"order": {"customer_email": "a@b.example"}})

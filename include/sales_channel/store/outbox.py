@@ -172,17 +172,23 @@ class OutboxRepository:
             values["next_attempt_at"] = retry_at
         self._transition(item_id, worker, **values)
 
-    def requeue(self, kind: str, source_id: str) -> bool:
-        """Send again (a person's re-send): a failed, sent or confirmed item becomes pending now.
-        False when there is no such item or a worker holds it right now."""
+    def requeue(self, kind: str, source_id: str, payload: dict[str, Any] | None = None) -> bool:
+        """Send again (a person's re-send): a failed, sent or confirmed item becomes pending now, with
+        ``payload`` when given (the call rebuilt from corrected data). Its attempts are kept, so a flow
+        that reads back before re-sending still does. False when there is no such item or a worker
+        holds it right now."""
         now = self._clock()
+        values: dict[str, Any] = {"status": OutboxStatus.PENDING, "next_attempt_at": now, "claimed_by": None,
+                                  "claimed_until": None, "feed_id": None, "updated_at": now}
+        if payload is not None:
+            ensure_no_pii(payload, f"outbox payload {kind}/{source_id}")
+            values["payload"] = payload
         with self._sessions.write() as session:
             return bool(session.execute(update(OutboxItem).where(
                 OutboxItem.kind == kind, OutboxItem.source_id == source_id,
                 OutboxItem.status != OutboxStatus.PENDING,
                 or_(OutboxItem.status != OutboxStatus.CLAIMED, OutboxItem.claimed_until < now),
-            ).values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_by=None, claimed_until=None,
-                     feed_id=None, updated_at=now)).rowcount)
+            ).values(**values)).rowcount)
 
     def find(self, kind: str, source_prefix: str, statuses: Sequence[OutboxStatus] | None = None,
              limit: int = 1000) -> list[OutboxItem]:
