@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow
 
 ACTOR = Actor("ops@example.com", "script/test")
 # A corrected address nothing else in the sandboxes or the corpus holds.
-CORRECTED = {"street": ["77 Quarantine Resolution Way", "Unit 4B"], "city": "Correctionville", "region": "OR",
-             "postcode": "97999", "country_code": "US", "phone": "+1 555 010 7788"}
+CORRECTED = {"street": ["77 Quarantine Resolution Way", "Unit 4B"], "city": "Correctionville", "region": "ON",
+             "postcode": "K7Q 2X9", "country_code": "CA", "phone": "+1 555 010 7788"}
 
 
 def stamp(moment: datetime) -> str:
@@ -185,17 +185,17 @@ def test_a_corrected_address_is_used_once_for_the_create_and_kept_nowhere(harnes
     made = commerce_order(harness, "990-0000026-0000001").raw
     shipping = made["extension_attributes"]["shipping_assignments"][0]["shipping"]["address"]
     assert (shipping["street"], shipping["city"], shipping["region"], shipping["postcode"], shipping["country_id"],
-            shipping["telephone"]) == (CORRECTED["street"], "Correctionville", "OR", "97999", "US", "+1 555 010 7788")
+            shipping["telephone"]) == (CORRECTED["street"], "Correctionville", "ON", "K7Q 2X9", "CA", "+1 555 010 7788")
     assert shipping["firstname"] and shipping["lastname"], "the recipient's name stays Amazon's"
 
     stored = channel_text(harness)
     logged = "\n".join(record.getMessage() for record in caplog.records) + "\n".join(report.lines())
-    for value in ("Quarantine Resolution Way", "Unit 4B", "Correctionville", "97999", "555 010 7788"):
+    for value in ("Quarantine Resolution Way", "Unit 4B", "Correctionville", "K7Q 2X9", "555 010 7788"):
         assert value not in stored, f"{value!r} is in the channel database"
         assert value not in logged, f"{value!r} was logged"
     fields = harness.channel().events.for_order(ACCOUNT, "990-0000026-0000001")
     corrected = next(e for e in fields if e.event_type == "address_corrected")
-    assert corrected.details["fields"] == ["addressLines", "city", "stateOrRegion", "postalCode", "phone"]
+    assert corrected.details["fields"] == ["addressLines", "city", "stateOrRegion", "postalCode", "countryCode", "phone"]
 
 
 def test_a_skipped_order_is_resolved_and_never_created_by_a_later_search(harness):

@@ -17,6 +17,8 @@ from sales_channel.commerce.client import DEFAULT_TIMEOUT, CommerceClient
 from sales_channel.domain.settings import SettingsError, StoresDocument, StoreSettings, parse_stores
 from sales_channel.pipeline.importing.account import AccountImport
 from sales_channel.pipeline.importing.store_importer import connections_needed
+from sales_channel.pipeline.operations.report import Actor
+from sales_channel.pipeline.operations.requests import OperationRefused
 from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
 from sales_channel.store.channel_store import ChannelStore
 
@@ -110,3 +112,19 @@ def settle_delay() -> timedelta:
 def name_map_index(**names: str) -> None:
     """What the grid shows for a mapped task (its ``map_index_template`` reads these)."""
     get_current_context().update(names)
+
+
+@contextmanager
+def refusals_fail_at_once() -> Iterator[None]:
+    """An operator's request that is refused (``OperationRefused``: it names the field or the order)
+    fails the task without retries: retrying cannot change the answer, the request must change."""
+    try:
+        yield
+    except OperationRefused as refused:
+        raise AirflowFailException(f"refused: {refused}") from refused
+
+
+def operator() -> Actor:
+    """Who triggered this DAG run, and the run (recorded with what a manual operation does)."""
+    run = get_current_context()["dag_run"]
+    return Actor(who=run.triggering_user_name or "unknown user", operation=f"{run.dag_id}/{run.run_id}")
