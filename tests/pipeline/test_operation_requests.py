@@ -53,7 +53,7 @@ def test_each_resolution_takes_its_own_fields():
 
 @pytest.mark.parametrize(("form", "message"), [
     ({"action": "skip", "reason": "x"}, "field amazon_order_id: required"),
-    ({"amazon_order_id": ORDER, "action": "delete"}, "field action: 'delete' is not one of map_sku"),
+    ({"amazon_order_id": ORDER, "action": "delete"}, "field action: 'delete' is not one of the actions \\(map_sku"),
     ({"amazon_order_id": ORDER, "action": "skip"}, "field reason: required"),
     ({"amazon_order_id": ORDER, "action": "skip", "reason": "x" * 501}, "at most 500"),
     ({"amazon_order_id": ORDER, "action": "map_sku", "amazon_sku": "A-1"}, "field commerce_sku: required"),

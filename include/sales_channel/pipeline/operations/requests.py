@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sales_channel.amazon.feeds_xml import CancelReason
 from sales_channel.domain.amazon_order import ORDER_ID_PATTERN, parse_time
@@ -23,6 +23,7 @@ from sales_channel.domain.errors import shown
 MAX_WINDOW_DAYS = 31
 MAX_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
 MAX_REASON_CHARS = 500
+E = TypeVar("E", bound=StrEnum)
 MAX_NOTE_CHARS = 500
 
 
@@ -103,15 +104,8 @@ class ResolveRequest:
 
     @classmethod
     def from_form(cls, values: Mapping[str, Any]) -> ResolveRequest:
-        order_id = _text(values, "amazon_order_id")
-        if order_id is None:
-            raise OperationRefused("field amazon_order_id: required")
-        check_order_id(order_id)
-        try:
-            action = Action(values.get("action"))
-        except ValueError:
-            raise OperationRefused(f"field action: {shown(values.get('action'))} is not one of "
-                                   f"{', '.join(a.value for a in Action)}") from None
+        order_id = _order_id(values)
+        action = _choice(values, "action", Action, "one of the actions")
         for other, fields in ACTION_FIELDS.items():
             given = [name for name in fields if other is not action and _given(values.get(name))]
             if given:
@@ -137,11 +131,9 @@ class ResolveRequest:
             except InvalidCorrection as invalid:
                 raise OperationRefused(str(invalid)) from None
             return cls(order_id, action, address=address)
-        reason = _text(values, "reason")
+        reason = _text(values, "reason", MAX_REASON_CHARS)
         if reason is None:
             raise OperationRefused("field reason: required to skip an order (say why it is never imported)")
-        if len(reason) > MAX_REASON_CHARS:
-            raise OperationRefused(f"field reason: at most {MAX_REASON_CHARS} characters, got {len(reason)}")
         return cls(order_id, action, reason=reason)
 
 
@@ -175,19 +167,9 @@ class CancelRequest:
 
     @classmethod
     def from_form(cls, values: Mapping[str, Any]) -> CancelRequest:
-        order_id = _text(values, "amazon_order_id")
-        if order_id is None:
-            raise OperationRefused("field amazon_order_id: required")
-        check_order_id(order_id)
-        try:
-            reason = CancelReason(values.get("reason"))
-        except ValueError:
-            raise OperationRefused(f"field reason: {shown(values.get('reason'))} is not one of Amazon's cancel "
-                                   f"reasons ({', '.join(r.value for r in CancelReason)})") from None
-        note = _text(values, "note")
-        if note is not None and len(note) > MAX_NOTE_CHARS:
-            raise OperationRefused(f"field note: at most {MAX_NOTE_CHARS} characters, got {len(note)}")
-        return cls(order_id, reason, note)
+        order_id = _order_id(values)
+        reason = _choice(values, "reason", CancelReason, "one of Amazon's cancel reasons")
+        return cls(order_id, reason, _text(values, "note", MAX_NOTE_CHARS))
 
 
 @dataclass(frozen=True)
@@ -224,18 +206,40 @@ def check_window(start: datetime, end: datetime) -> None:
                                f"at most {MAX_WINDOW_DAYS} (re-import a longer period in several runs)")
 
 
+def _order_id(values: Mapping[str, Any]) -> str:
+    """The form's required ``amazon_order_id``."""
+    order_id = _text(values, "amazon_order_id")
+    if order_id is None:
+        raise OperationRefused("field amazon_order_id: required")
+    check_order_id(order_id)
+    return order_id
+
+
+def _choice(values: Mapping[str, Any], name: str, choices: type[E], what: str) -> E:
+    """The form's required ``name``, one of ``choices`` (a ``StrEnum``)."""
+    try:
+        return choices(values.get(name))
+    except ValueError:
+        raise OperationRefused(f"field {name}: {shown(values.get(name))} is not {what} "
+                               f"({', '.join(choice.value for choice in choices)})") from None
+
+
 def _given(value: Any) -> bool:
     return value not in (None, "", [], ())
 
 
-def _text(values: Mapping[str, Any], name: str) -> str | None:
-    """A text field, stripped; None when left empty."""
+def _text(values: Mapping[str, Any], name: str, max_chars: int | None = None) -> str | None:
+    """A text field, stripped, of at most ``max_chars``; None when left empty. The refusal never shows the
+    value: it may be buyer data."""
     value = values.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise OperationRefused(f"field {name}: must be text, got a JSON {type(value).__name__}")  # the value may be buyer data
-    return value.strip() or None
+        raise OperationRefused(f"field {name}: must be text, got a JSON {type(value).__name__}")
+    text = value.strip() or None
+    if text is not None and max_chars is not None and len(text) > max_chars:
+        raise OperationRefused(f"field {name}: at most {max_chars} characters, got {len(text)}")
+    return text
 
 
 def _time(values: Mapping[str, Any], name: str) -> datetime | None:
