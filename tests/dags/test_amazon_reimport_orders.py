@@ -61,10 +61,19 @@ def states(run) -> dict[str, tuple[str, int]]:
     return {ti.task_id: (ti.state, ti.try_number) for ti in run.get_task_instances()}
 
 
-def the_dag():
+def refused_before_a_run(dag_id: str, conf: dict, field: str) -> None:
+    """``conf`` is refused, naming ``field``, by the DAG's params and by ``dag.test()``, and no run exists."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS / f"{DAG_ID}.py")).get_dag(DAG_ID)
+    dag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py")).get_dag(dag_id)
+    params = copy.deepcopy(dag.params)
+    with pytest.raises(ParamValidationError, match=f"param {field}"):
+        params.update(conf)
+        params.validate()
+    runs = runs_of(dag_id)
+    with pytest.raises(ParamValidationError, match=f"param {field}"):
+        dag.test(run_conf=conf)
+    assert runs_of(dag_id) == runs, "no run was created"
 
 
 def runs_of(dag_id: str) -> int:
@@ -139,15 +148,7 @@ def test_a_window_reimport_creates_the_missing_orders_and_leaves_the_watermark(w
     ({"store": "us", "start": "2026-03-01T00:00:00Z", "end": "2026-03-02"}, "end"),
 ])
 def test_the_form_refuses_a_malformed_field_before_a_run_is_created(world: World, conf, field):
-    dag = the_dag()
-    params = copy.deepcopy(dag.params)
-    with pytest.raises(ParamValidationError, match=f"param {field}"):
-        params.update(conf)
-        params.validate()
-    runs = runs_of(DAG_ID)
-    with pytest.raises(ParamValidationError, match=f"param {field}"):
-        dag.test(run_conf=conf)
-    assert runs_of(DAG_ID) == runs, "no run was created"
+    refused_before_a_run(DAG_ID, conf, field)
 
 
 @pytest.mark.parametrize(("conf", "message"), [

@@ -6,19 +6,17 @@ channel database; a corrected address is looked for in every channel table and e
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from airflow.sdk.exceptions import ParamValidationError
 from sales_channel.sandbox.oracle import catalog_blocker, creatable
 from sales_channel.store.models import Base
 from sqlalchemy import create_engine, select
 
-from tests.dags.conftest import ACCOUNT, DAGS, World, run_dag
-from tests.dags.test_amazon_reimport_orders import created, logged, runs_of, states
+from tests.dags.conftest import ACCOUNT, World, run_dag
+from tests.dags.test_amazon_reimport_orders import created, logged, refused_before_a_run, states
 from tests.fixtures.hostile_orders import base_order, item
 
 pytestmark = pytest.mark.slow
@@ -164,12 +162,6 @@ def test_an_order_not_in_quarantine_is_refused(world: World, capfd, caplog):
     assert world.channel().quarantine.get(ACCOUNT, linked) is None
 
 
-def the_dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS / f"{DAG_ID}.py")).get_dag(DAG_ID)
-
-
 @pytest.mark.parametrize(("conf", "field"), [
     ({"amazon_order_id": "1131234567-1234567", "action": "skip", "reason": "x"}, "amazon_order_id"),
     ({"action": "skip", "reason": "x"}, "amazon_order_id"),
@@ -181,15 +173,7 @@ def the_dag():
     ({"amazon_order_id": "113-1234567-1234567", "action": "skip", "reason": "x" * 501}, "reason"),
 ])
 def test_the_form_refuses_a_malformed_or_missing_field_before_a_run_is_created(world: World, conf, field):
-    dag = the_dag()
-    params = copy.deepcopy(dag.params)
-    with pytest.raises(ParamValidationError, match=f"param {field}"):
-        params.update(conf)
-        params.validate()
-    runs = runs_of(DAG_ID)
-    with pytest.raises(ParamValidationError, match=f"param {field}"):
-        dag.test(run_conf=conf)
-    assert runs_of(DAG_ID) == runs, "no run was created"
+    refused_before_a_run(DAG_ID, conf, field)
 
 
 @pytest.mark.parametrize(("conf", "message"), [
