@@ -13,6 +13,10 @@ at its deadline (before Airflow's execution timeout) with its progress saved. So
 size completes over successive runs, and a quarantined or failed order never holds the watermark —
 they are retried from their own tables. When the last page is done, each store's watermark moves to
 the window end Amazon returned.
+
+A person's re-import (``pipeline.operations``) goes the same way without moving any of that:
+``import_now`` imports orders just re-read, ``reimport_window`` reads a window of creation times on a
+checkpoint stream of its own and leaves the watermarks alone.
 """
 
 from __future__ import annotations
