@@ -92,6 +92,11 @@ def choice_param(choices: Mapping[str, str], *, title: str, description: str, re
                   **_section(section))
 
 
+def id_param(*, title: str, description: str, required: bool = True, section: str | None = None) -> Param:
+    """A record's numeric id: a whole number from 1 (text, 0 and fractions are refused)."""
+    return _param(required, "integer", minimum=1, title=title, description=description, **_section(section))
+
+
 def text_param(*, title: str, description: str, required: bool = False, max_length: int = 255,
                multiline: bool = False, section: str | None = None) -> Param:
     """Free text of at most ``max_length`` characters; a required one must not be empty."""
