@@ -59,6 +59,25 @@ class OrderResult:
 
 
 @dataclass
+class ActionReport:
+    """What an operation on one order or document did (a cancel, a re-send), for people: a title and
+    what happened, line by line — logged as the task's summary, small enough for XCom."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def log(self, logger: logging.Logger) -> None:
+        for line in [self.title, *self.lines]:
+            logger.info("%s", line)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "lines": self.lines}
+
+
+@dataclass
 class OperationReport:
     title: str
     results: dict[str, OrderResult] = field(default_factory=dict)
