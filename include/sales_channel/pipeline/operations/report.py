@@ -58,6 +58,11 @@ class OrderResult:
         return LABELS[self.outcome] + (f" — {self.detail}" if self.detail else "")
 
 
+class NotYet(RuntimeError):
+    """An operation's outcome is not known yet (Amazon has not processed a feed, a call failed
+    transiently): the step is retried, and finishes what it started (nothing is done twice)."""
+
+
 @dataclass
 class ActionReport:
     """What an operation on one order or document did (a cancel, a re-send), for people: a title and
