@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +21,7 @@ from sales_channel.pipeline.importing.account import AccountImport
 from sales_channel.pipeline.importing.store_importer import connections_needed
 from sales_channel.pipeline.operations.report import Actor
 from sales_channel.pipeline.operations.requests import OperationRefused
-from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE
+from sales_channel.pipeline.outbox_work import DEFAULT_SETTLE, OutboxWork
 from sales_channel.store.channel_store import ChannelStore
 
 SETTINGS_VARIABLE = "sales_channel_stores"
@@ -107,6 +109,13 @@ def settle_delay() -> timedelta:
     configured = conf.getfloat("sales_channel", "ambiguous_write_settle_seconds",
                                fallback=DEFAULT_SETTLE.total_seconds())
     return timedelta(seconds=max(configured, 2 * DEFAULT_TIMEOUT[1]))
+
+
+def outbox_work(channel: ChannelStore) -> OutboxWork:
+    """This task's handle on the outbox: a worker id naming the host, the process and the task instance."""
+    ti = get_current_context()["ti"]
+    worker = f"{socket.gethostname()}:{os.getpid()}:{ti.dag_id}.{ti.task_id}[{ti.map_index}]"
+    return OutboxWork(channel.outbox, worker, settle=settle_delay())
 
 
 def name_map_index(**names: str) -> None:

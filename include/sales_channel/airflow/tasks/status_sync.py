@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -13,10 +11,8 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
-from sales_channel.airflow.tasks.common import load_stores, name_map_index, open_account, settle_delay
-from sales_channel.pipeline.outbox_work import OutboxWork
+from sales_channel.airflow.tasks.common import load_stores, name_map_index, open_account, outbox_work
 from sales_channel.pipeline.status_sync.sync import AccountFeeds, StoreSync
-from sales_channel.store.channel_store import ChannelStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +42,7 @@ def sync_store(store_key: str) -> dict[str, Any]:
         amazon = AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn()
         commerce = AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code, pool_maxsize=8).get_conn()
         with amazon, commerce:
-            summary = StoreSync(store, amazon, commerce, channel, _work(channel)).run(deadline=_deadline())
+            summary = StoreSync(store, amazon, commerce, channel, outbox_work(channel)).run(deadline=_deadline())
     finally:
         channel.close()
     _report(f"store {store_key}", summary)
@@ -56,7 +52,7 @@ def sync_store(store_key: str) -> dict[str, Any]:
 def send_feeds(account: str) -> dict[str, Any]:
     name_map_index(account=account)
     with open_account(account, commerce_pool=2) as ctx:
-        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, _work(ctx.channel)).send()
+        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, outbox_work(ctx.channel)).send()
     _report(f"account {account} feeds sent", summary.to_json())
     return summary.to_json()
 
@@ -64,15 +60,9 @@ def send_feeds(account: str) -> dict[str, Any]:
 def follow_feeds(account: str) -> dict[str, Any]:
     """One look at the account's feeds (the operator defers between looks)."""
     with open_account(account, commerce_pool=2) as ctx:
-        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, _work(ctx.channel)).follow()
+        summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, outbox_work(ctx.channel)).follow()
     _report(f"account {account} feed results", summary.to_json())
     return summary.to_json()
-
-
-def _work(channel: ChannelStore) -> OutboxWork:
-    ti = get_current_context()["ti"]
-    worker = f"{socket.gethostname()}:{os.getpid()}:{ti.dag_id}.{ti.task_id}[{ti.map_index}]"
-    return OutboxWork(channel.outbox, worker, settle=settle_delay())
 
 
 def _deadline() -> float | None:
