@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .support import CommerceApi, assert_magento_error, assert_schema
+from .support import CommerceApi, assert_magento_error, assert_schema, order_entity
 
 NO_ENTITY = "The entity that was requested doesn't exist. Verify the entity and try again."
 
@@ -87,6 +87,48 @@ def test_refunds_partial_then_full_close_the_order(api: CommerceApi) -> None:
     assert (after["state"], after["status"]) == ("closed", "closed")
     assert after["total_refunded"] == pytest.approx(43.97)
     assert [i["qty_refunded"] for i in after["items"]] == [2, 1]
+
+
+def _taxed_order(api: CommerceApi) -> dict[str, Any]:
+    """Three mugs (tax 3.22 on 38.97) and shipping 4.99 taxed 0.41: grand total 47.59, invoiced."""
+    order = api.create_order(order_entity(
+        subtotal=38.97, base_subtotal=38.97, tax_amount=3.63, base_tax_amount=3.63, shipping_tax_amount=0.41,
+        base_shipping_tax_amount=0.41, grand_total=47.59, base_grand_total=47.59,
+        items=[{"sku": "MUG-CERAMIC-WHT", "name": "Mug", "qty_ordered": 3, "price": 12.99, "base_price": 12.99,
+                "row_total": 38.97, "tax_amount": 3.22, "ext_order_item_id": "11111111111111"}]))
+    oid = order["entity_id"]
+    invoice = ok(api.get(f"invoices/{ok(api.post(f'order/{oid}/invoice', {}))}"))
+    assert (invoice["tax_amount"], invoice["shipping_tax_amount"], invoice["grand_total"]) == (3.63, 0.41, 47.59)
+    return order
+
+
+def _refund(api: CommerceApi, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    oid = order["entity_id"]
+    return ok(api.get(f"creditmemo/{ok(api.post(f'order/{oid}/refund', body))}"))
+
+
+def test_documents_take_cent_shares_of_an_item_and_its_last_units_take_what_is_left(api: CommerceApi) -> None:
+    """Like Magento's total collectors: one unit of three carries a third of the row's tax rounded to the
+    cent, and the item's last units take exactly what is left; the shipping tax goes with the shipping."""
+    order = _taxed_order(api)
+    item = order["items"][0]["item_id"]
+    one = _refund(api, order, {"items": [{"order_item_id": item, "qty": 1}], "arguments": {"shipping_amount": 0}})
+    assert [(line["row_total"], line["tax_amount"]) for line in one["items"]] == [(12.99, 1.07)]
+    assert (one["tax_amount"], one["shipping_tax_amount"], one["grand_total"]) == (1.07, 0, 14.06)
+    rest = _refund(api, order, {})
+    assert [(line["row_total"], line["tax_amount"]) for line in rest["items"]] == [(25.98, 2.15)]
+    assert (rest["shipping_amount"], rest["shipping_tax_amount"]) == (4.99, 0.41)
+    assert rest["tax_amount"] == pytest.approx(2.15 + 0.41)
+    assert rest["grand_total"] == pytest.approx(25.98 + 2.15 + 4.99 + 0.41)
+    assert one["grand_total"] + rest["grand_total"] == pytest.approx(47.59)
+
+
+def test_a_credit_memo_refunding_part_of_the_shipping_refunds_that_share_of_its_tax(api: CommerceApi) -> None:
+    order = _taxed_order(api)
+    memo = _refund(api, order, {"items": [{"order_item_id": order["items"][0]["item_id"], "qty": 1}],
+                                "arguments": {"shipping_amount": 2.5}})
+    assert memo["shipping_tax_amount"] == 0.21  # 0.41 × 2.50 / 4.99, to the cent
+    assert memo["grand_total"] == pytest.approx(12.99 + 1.07 + 2.5 + 0.21)
 
 
 def test_cancel_new_order(api: CommerceApi) -> None:

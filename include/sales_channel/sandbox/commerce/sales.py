@@ -61,12 +61,36 @@ def qty_to_refund(item: dict[str, Any]) -> float:
     return max(_num(item.get("qty_invoiced")) - _num(item.get("qty_refunded")), 0)
 
 
-def _unit_amounts(item: dict[str, Any]) -> tuple[float, float, float]:
-    """(price, tax, discount) of one unit of ``item``, from the row amounts the order was saved with."""
-    ordered = _num(item.get("qty_ordered")) or 1
-    price = _num(item.get("price"))
-    row_total = _num(item.get("row_total")) if item.get("row_total") is not None else price * ordered
-    return row_total / ordered, _num(item.get("tax_amount")) / ordered, abs(_num(item.get("discount_amount"))) / ordered
+def _row_amounts(item: dict[str, Any]) -> tuple[float, float, float]:
+    """(row total, tax, discount) of ``item``, as the order was saved with them."""
+    row_total = (_num(item.get("row_total")) if item.get("row_total") is not None
+                 else _num(item.get("price")) * _num(item.get("qty_ordered")))
+    return row_total, _num(item.get("tax_amount")), abs(_num(item.get("discount_amount")))
+
+
+# What an invoice or a credit memo takes of an item, and records on it: (amounts it takes from, the
+# item's fields of what earlier documents took, the quantity still open for the document).
+_DOCUMENT_ROWS: dict[str, tuple[Callable[[dict[str, Any]], tuple[float, float, float]], tuple[str, str, str],
+                               Callable[[dict[str, Any]], float]]] = {
+    "invoice": (_row_amounts, ("row_invoiced", "tax_invoiced", "discount_invoiced"), qty_to_invoice),
+    "creditmemo": (lambda i: (_num(i.get("row_invoiced")), _num(i.get("tax_invoiced")),
+                              _num(i.get("discount_invoiced"))),
+                   ("amount_refunded", "tax_refunded", "discount_refunded"), qty_to_refund),
+}
+
+
+def _line_amounts(item: dict[str, Any], qty: float, kind: str) -> tuple[float, float, float]:
+    """(row total, tax, discount) of ``qty`` units of ``item`` on a document of ``kind``, as Magento's
+    total collectors compute them: the units' share rounded to the cent, and the item's last units
+    take exactly what is left (so the documents of an item add up to its amounts)."""
+    base_of, done_fields, open_qty = _DOCUMENT_ROWS[kind]
+    base, done = base_of(item), [_num(item.get(name)) for name in done_fields]
+    taken = _num(item.get("qty_invoiced")) if kind == "creditmemo" else _num(item.get("qty_ordered"))
+    if abs(open_qty(item) - qty) < EPSILON and not _num(item.get("qty_canceled")):
+        row, tax, discount = (_money(b - d) for b, d in zip(base, done, strict=True))
+    else:
+        row, tax, discount = (round(b * qty / (taken or 1) + 0.0, 2) for b in base)
+    return row, tax, discount
 
 
 # Order predicates ---------------------------------------------------------------------------------
@@ -272,16 +296,18 @@ class SalesService:
             is_last = all(abs(qty_to_invoice(i) - qtys.get(i["item_id"], 0)) < EPSILON for i in order["items"])
             shipping = _num(order.get("shipping_amount")) - _num(order.get("shipping_invoiced"))
             invoice_id = self.state.next_id("invoice")
-            lines, subtotal, tax, discount = self._lines(order, qtys, invoice_id)
+            lines, subtotal, tax, discount = self._lines(order, qtys, invoice_id, "invoice")
+            # The invoice that takes the shipping takes its tax too (Invoice\Total\Tax).
+            shipping_tax = _num(order.get("shipping_tax_amount")) if shipping > EPSILON else 0.0
+            tax = _money(tax + shipping_tax)
             grand_total = (_num(order.get("grand_total")) - _num(order.get("total_invoiced")) if is_last
                            else subtotal + tax + shipping - discount)
             for line in lines:
                 item = next(i for i in order["items"] if i["item_id"] == line["order_item_id"])
                 item["qty_invoiced"] = _num(item.get("qty_invoiced")) + line["qty"]
-                item["row_invoiced"] = _money(_num(item.get("row_invoiced")) + line["row_total"])
             invoice = self._document(order, invoice_id, "invoice", lines, body, state=PAID,
                                      subtotal=subtotal, tax=tax, discount=discount, shipping=shipping,
-                                     grand_total=grand_total)
+                                     shipping_tax=shipping_tax, grand_total=grand_total)
             invoice["total_qty"] = sum(line["qty"] for line in lines)
             invoice["can_void_flag"] = 0
             for key, amount in (("total_invoiced", grand_total), ("total_paid", grand_total),
@@ -298,16 +324,17 @@ class SalesService:
                                for line in lines], grand_total=grand_total)
             return invoice_id
 
-    def _lines(self, order: dict[str, Any], qtys: dict[int, float], parent_id: int
+    def _lines(self, order: dict[str, Any], qtys: dict[int, float], parent_id: int, kind: str
                ) -> tuple[list[dict[str, Any]], float, float, float]:
+        """The document's lines and their subtotal, tax and discount; each item records what it took."""
         lines, subtotal, tax, discount = [], 0.0, 0.0, 0.0
         for item in order["items"]:
             qty = qtys.get(item["item_id"], 0)
             if qty <= 0:
                 continue
-            unit_price, unit_tax, unit_discount = _unit_amounts(item)
-            row_total, row_tax, row_discount = (_money(unit_price * qty), _money(unit_tax * qty),
-                                                _money(unit_discount * qty))
+            row_total, row_tax, row_discount = _line_amounts(item, qty, kind)
+            for name, amount in zip(_DOCUMENT_ROWS[kind][1], (row_total, row_tax, row_discount), strict=True):
+                item[name] = _money(_num(item.get(name)) + amount)
             subtotal, tax, discount = subtotal + row_total, tax + row_tax, discount + row_discount
             line = {"entity_id": self.state.next_id("document_item"), "parent_id": parent_id,
                     "order_item_id": item["item_id"], "sku": item["sku"], "name": item.get("name"),
@@ -321,7 +348,7 @@ class SalesService:
 
     def _document(self, order: dict[str, Any], entity_id: int, kind: str, lines: list[dict[str, Any]],
                   body: dict[str, Any], state: int, subtotal: float, tax: float, discount: float,
-                  shipping: float, grand_total: float) -> dict[str, Any]:
+                  shipping: float, shipping_tax: float, grand_total: float) -> dict[str, Any]:
         now = self.now()
         document = {
             "entity_id": entity_id, "increment_id": self._increment_id(kind, order["store_id"]),
@@ -334,6 +361,7 @@ class SalesService:
             "subtotal": subtotal, "base_subtotal": subtotal, "tax_amount": tax, "base_tax_amount": tax,
             "discount_amount": -discount, "base_discount_amount": -discount,
             "shipping_amount": _money(shipping), "base_shipping_amount": _money(shipping),
+            "shipping_tax_amount": _money(shipping_tax), "base_shipping_tax_amount": _money(shipping_tax),
             "grand_total": _money(grand_total), "base_grand_total": _money(grand_total),
             "email_sent": 1 if body.get("notify") else 0, "created_at": now, "updated_at": now,
             "items": lines,
@@ -454,7 +482,15 @@ class SalesService:
             if shipping > refundable_shipping + EPSILON:
                 messages.append(f"Maximum shipping amount allowed to refund is: {refundable_shipping:.2f}")
             creditmemo_id = self.state.next_id("creditmemo")  # rolled back with the transaction if refused
-            lines, subtotal, tax, discount = self._lines(order, qtys, creditmemo_id)
+            lines, subtotal, tax, discount = self._lines(order, qtys, creditmemo_id, "creditmemo")
+            # The shipping tax in the share of the shipping refunded (Creditmemo\Total\Tax); the invoice
+            # that took the shipping took all of its tax.
+            shipping_tax_left = (_num(order.get("shipping_tax_amount")) - _num(order.get("shipping_tax_refunded"))
+                                 if _num(order.get("shipping_invoiced")) > EPSILON else 0.0)
+            shipping_tax = (0.0 if shipping <= EPSILON or refundable_shipping <= EPSILON else
+                            _money(shipping_tax_left) if abs(shipping - refundable_shipping) < EPSILON else
+                            round(shipping_tax_left * shipping / refundable_shipping, 2))
+            tax = _money(tax + shipping_tax)
             available = _num(order.get("total_paid")) - _num(order.get("total_refunded"))
             # The last credit memo (everything left, no explicit amounts) refunds exactly what is left.
             is_last = not explicit and all(abs(qty_to_refund(i) - qtys.get(i["item_id"], 0)) < EPSILON
@@ -473,15 +509,15 @@ class SalesService:
             for line in lines:
                 item = next(i for i in order["items"] if i["item_id"] == line["order_item_id"])
                 item["qty_refunded"] = _num(item.get("qty_refunded")) + line["qty"]
-                item["amount_refunded"] = _money(_num(item.get("amount_refunded")) + line["row_total"])
             memo = self._document(order, creditmemo_id, "creditmemo", lines, body, state=REFUNDED,
                                   subtotal=subtotal, tax=tax, discount=discount, shipping=shipping,
-                                  grand_total=grand_total)
+                                  shipping_tax=shipping_tax, grand_total=grand_total)
             memo.update(adjustment_positive=adjustment_positive, adjustment_negative=adjustment_negative,
                         adjustment=_money(adjustment_positive - adjustment_negative))
             for key, amount in (("total_refunded", grand_total), ("total_offline_refunded", grand_total),
                                 ("subtotal_refunded", subtotal), ("tax_refunded", tax),
-                                ("shipping_refunded", shipping), ("discount_refunded", -discount),
+                                ("shipping_refunded", shipping), ("shipping_tax_refunded", shipping_tax),
+                                ("discount_refunded", -discount),
                                 ("adjustment_positive", adjustment_positive),
                                 ("adjustment_negative", adjustment_negative)):
                 order[key] = _money(_num(order.get(key)) + amount)
