@@ -317,3 +317,26 @@ def test_an_order_whose_commerce_state_could_not_be_read_holds_the_watermark_unt
     assert handled.unhandled == 0 and handled.decisions == {"commerce_cancel": 1}
     assert len(ledger(harness, "order_canceled", entity_id(harness, order_id))) == 1
     assert harness.channel().watermarks.get("us", STREAM) > changed_at
+
+
+def test_every_effect_on_one_order_in_one_batch_is_applied(harness):
+    """A cancel and two comments on one order, applied together: each later row reads the order again
+    (the earlier one changed it), none is refused as if the order did not exist."""
+    from sales_channel.pipeline.status_sync.commerce_effects import CommerceEffects
+
+    order_id = add_order(harness)
+    harness.run()
+    entity = entity_id(harness, order_id)
+    store = next(s for s in harness.settings() if s.key == "us")
+    channel = harness.channel()
+    effects = CommerceEffects(channel, commerce_client(harness), store,
+                              OutboxWork(channel.outbox, "effects-test", settle=SETTLE, retry=timedelta(0)))
+    effects.comment(order_id, entity, "first", "First of two comments")
+    effects.comment(order_id, entity, "second", "Second of two comments")
+    effects.cancel(order_id, entity, "Cancelled for the test")
+    summary = effects.apply_due()
+
+    assert not summary.refused and not summary.retrying, summary.errors
+    assert commerce_order(harness, entity).state == "canceled"
+    for text in ("First of two comments", "Second of two comments", "Canceled by the Amazon Sales Channel pipelines"):
+        assert len(comments(harness, entity, text)) == 1, text

@@ -230,13 +230,16 @@ class CommerceEffects:
         finally:
             orders.pop(self._order_id(item), None)
 
-    def _known(self, item: OutboxItem, orders: Mapping[int, Order]) -> Order:
-        order = orders.get(self._order_id(item))
+    def _known(self, item: OutboxItem, orders: dict[int, Order]) -> Order:
+        order_id = self._order_id(item)
+        if order_id not in orders:  # dropped after an earlier row of the batch acted on it: read it again
+            orders.update(self.commerce.orders.get_many([order_id]))
+        order = orders.get(order_id)
         if order is None:
             raise Refused(f"Commerce order {self._order_id(item)} does not exist")
         return order
 
-    def _act(self, item: OutboxItem, orders: Mapping[int, Order], invoices: Mapping[int, list[Invoice]]) -> None:
+    def _act(self, item: OutboxItem, orders: dict[int, Order], invoices: Mapping[int, list[Invoice]]) -> None:
         order = self._known(item, orders)
         if item.kind == CANCEL_KIND:
             self._cancel(item, order)
