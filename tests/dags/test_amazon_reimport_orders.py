@@ -164,3 +164,14 @@ def test_fields_that_do_not_go_together_fail_the_first_task_at_once_changing_not
     assert states(run) == {"check_request": ("failed", 1), "reimport": ("upstream_failed", 0)}, "never retried"
     assert re.search(f"AirflowFailException: refused: [^\\n]*{message}", logged(capfd, caplog))
     assert created(world) == {}
+
+
+@pytest.mark.parametrize("dag_id", [DAG_ID, "amazon_resolve_quarantine"])
+def test_every_field_of_the_form_has_a_title_a_description_and_a_type(airflow_db, dag_id):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py")).get_dag(dag_id)
+    assert not dag.timetable.can_be_scheduled, "manual only"
+    for name, param in dag.params.items():
+        assert param.schema.get("title") and param.description, f"{dag_id}.{name}: title and description"
+        assert param.schema.get("type"), f"{dag_id}.{name}: a JSON Schema type"
