@@ -33,8 +33,11 @@ the log says *refused: …*):
 
 **When it fails otherwise**: Amazon or Commerce was unreachable, or Amazon has not processed the feed
 yet — the task is retried, and clearing any task later is safe: each step recognises what this run
-did already (one cancel per order, one Commerce cancel, one comment). `finish_cancel` failing with
-*Amazon refused the cancellation* means Amazon's report refused it: nothing changed in Commerce.
+did already (one cancel per order, one Commerce cancel, one comment). If `finish_cancel` runs out of
+retries while Amazon is still processing, nothing is lost: the status sync follows the feed, and once
+the import sees the order cancelled it cancels the Commerce order itself — clear `finish_cancel` to
+add the comment with the reason and the note. `finish_cancel` failing with *Amazon refused the
+cancellation* means Amazon's report refused it: nothing changed in Commerce.
 """
 
 from __future__ import annotations

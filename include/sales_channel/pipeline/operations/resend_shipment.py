@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sales_channel.amazon.client import SpApiClient
@@ -132,7 +133,7 @@ class ShipmentResend:
                 if not self.channel.outbox.release(row.id, payload):
                     raise NotYet(f"shipment {shipment_id}: its row was released meanwhile")
                 done = "released (it was held for a tracking number, which it has now)"
-            elif row.status == OutboxStatus.CLAIMED:
+            elif row.status == OutboxStatus.CLAIMED and row.claimed_until and row.claimed_until > datetime.now(UTC):
                 raise NotYet(f"shipment {shipment_id} is being sent by {row.claimed_by} right now; retried")
             else:
                 done = f"queued already ({row.status}, {row.attempts} attempt(s)): sent as queued when due"
