@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench bench-status-sync lint install clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-status-sync: $(STAMP)
+	$(PY) bench/status_sync.py --orders 2000 --time-scale 10
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dags plugins include tests bench scripts
