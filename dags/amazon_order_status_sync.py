@@ -68,9 +68,9 @@ def amazon_order_status_sync():
     @task
     def list_stores() -> list[str]:
         """The active stores with valid settings."""
-        from sales_channel.airflow.tasks.status_sync import active_stores
+        from sales_channel.airflow.tasks.status_sync import store_keys
 
-        return active_stores()
+        return store_keys()
 
     @task(map_index_template="{{ store }}")
     def sync_store(store: str) -> dict:

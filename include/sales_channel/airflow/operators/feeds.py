@@ -17,6 +17,8 @@ from typing import Any
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import BaseOperator, Context
 
+STARTED = "follow_started"  # XCom key: when this task instance began following
+
 
 class FollowFeedsOperator(BaseOperator):
     template_fields = ("account",)
@@ -27,21 +29,20 @@ class FollowFeedsOperator(BaseOperator):
         self.account, self.poll_interval, self.max_wait = account, poll_interval, max_wait
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self._check(time.time())
+        # Kept in XCom, not in the deferral's kwargs: ``dag.test()`` replaces those with the trigger event.
+        context["ti"].xcom_push(key=STARTED, value=time.time())
+        return self.resume(context)
 
-    def resume(self, context: Context, event: Any = None, started: float = 0.0) -> dict[str, Any]:
-        return self._check(started)
-
-    def _check(self, started: float) -> dict[str, Any]:
+    def resume(self, context: Context, event: Any = None) -> dict[str, Any]:
         from sales_channel.airflow.tasks.status_sync import follow_feeds
 
         result = follow_feeds(self.account)
-        waited = timedelta(seconds=time.time() - started)
+        waited = timedelta(seconds=time.time() - context["ti"].xcom_pull(task_ids=self.task_id, key=STARTED,
+                                                                           map_indexes=context["ti"].map_index))
         if result["pending_feeds"] and waited + self.poll_interval <= self.max_wait:
             self.log.info("account %s: %d feed(s) still processing; checking again in %s", self.account,
                           len(result["pending_feeds"]), self.poll_interval)
-            self.defer(trigger=TimeDeltaTrigger(self.poll_interval), method_name="resume",
-                       kwargs={"started": started})
+            self.defer(trigger=TimeDeltaTrigger(self.poll_interval), method_name="resume")
         if result["pending_feeds"]:
             self.log.warning("account %s: feeds %s still processing after %s; the next run follows them",
                              self.account, ", ".join(result["pending_feeds"]), waited)

@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from sales_channel.airflow.hooks import ChannelDatabaseHook
 from sales_channel.airflow.tasks.common import (
-    load_stores,
+    active_stores,
     open_account,
     operator,
     outbox_work,
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def _order_cancel() -> Iterator[OrderCancel]:
     """The run's cancel, with the clients of the order's seller account (closed when the block ends)."""
     request = CancelRequest.from_form(get_current_context()["params"])
-    stores = [store for store in load_stores().valid.values() if store.active]
+    stores = active_stores()
     channel = ChannelDatabaseHook().get_conn()
     try:
         store, link = locate(channel, stores, request.amazon_order_id)

@@ -93,14 +93,23 @@ def workers() -> int:
     return conf.getint("sales_channel", "import_workers", fallback=8)
 
 
-def run_deadline() -> float:
-    """When an importing task stops reading new pages (``time.monotonic()``): its time budget
-    ([sales_channel] import_time_budget_minutes, 40), in any case well before its execution timeout."""
-    budget = timedelta(minutes=conf.getfloat("sales_channel", "import_time_budget_minutes", fallback=40.0))
+def task_deadline(budget: timedelta | None = None) -> float | None:
+    """When a task stops starting new work (``time.monotonic()``): within ``budget``, and in any case well
+    before its execution timeout; None when neither bounds it."""
     timeout = get_current_context()["ti"].task.execution_timeout
-    if timeout is not None:
-        budget = min(budget, max(timeout - TIMEOUT_MARGIN, timeout / 2))
-    return time.monotonic() + budget.total_seconds()
+    limits = [limit for limit in (budget, timeout and max(timeout - TIMEOUT_MARGIN, timeout / 2)) if limit]
+    return time.monotonic() + min(limits).total_seconds() if limits else None
+
+
+def run_deadline() -> float | None:
+    """When an importing task stops reading new pages: its time budget ([sales_channel]
+    import_time_budget_minutes, 40), in any case well before its execution timeout."""
+    return task_deadline(timedelta(minutes=conf.getfloat("sales_channel", "import_time_budget_minutes", fallback=40.0)))
+
+
+def active_stores() -> list[StoreSettings]:
+    """The active stores with valid settings."""
+    return [store for store in load_stores().valid.values() if store.active]
 
 
 def settle_delay() -> timedelta:

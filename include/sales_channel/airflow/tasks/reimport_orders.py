@@ -9,7 +9,7 @@ from airflow.sdk import get_current_context
 
 from sales_channel.airflow.hooks import ChannelDatabaseHook
 from sales_channel.airflow.tasks.common import (
-    load_stores,
+    active_stores,
     open_account_import,
     operator,
     refusals_fail_at_once,
@@ -34,7 +34,7 @@ def reimport() -> dict[str, Any]:
     actor = operator()
     with refusals_fail_at_once():
         request = ReimportRequest.from_form(context["params"])
-        stores = [store for store in load_stores().valid.values() if store.active]
+        stores = active_stores()
         channel = ChannelDatabaseHook().get_conn()
         try:
             account = account_for(request.store, request.amazon_order_id, stores, channel)

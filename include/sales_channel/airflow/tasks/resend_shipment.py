@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import get_current_context
 
 from sales_channel.airflow.tasks.common import (
-    load_stores,
+    active_stores,
     open_account,
     operator,
     outbox_work,
@@ -25,7 +25,7 @@ def resend_shipment() -> dict[str, Any]:
     actor = operator()
     with refusals_fail_at_once():
         request = ResendRequest.from_form(get_current_context()["params"])
-        store = store_named(request.store, [s for s in load_stores().valid.values() if s.active])
+        store = store_named(request.store, active_stores())
         with open_account(store.amazon_conn_id, commerce_pool=2) as ctx:
             resend = ShipmentResend(store, ctx.amazon, ctx.commerce[store.key], ctx.channel, outbox_work(ctx.channel),
                                     actor, log)

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import logging
-import time
-from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
-from sales_channel.airflow.tasks.common import load_stores, name_map_index, open_account, outbox_work
+from sales_channel.airflow.tasks.common import (
+    active_stores,
+    load_stores,
+    name_map_index,
+    open_account,
+    outbox_work,
+    task_deadline,
+)
 from sales_channel.pipeline.status_sync.sync import AccountFeeds, StoreSync
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_MARGIN = timedelta(minutes=5)
 
-
-def active_stores() -> list[str]:
+def store_keys() -> list[str]:
     """The active stores with valid settings (an invalid one is reported by the import's check_store)."""
-    stores = load_stores()
-    if stores.invalid:
-        log.warning("stores with invalid settings are not synced: %s", "; ".join(stores.invalid.values()))
-    return sorted(key for key, store in stores.valid.items() if store.active)
+    invalid = load_stores().invalid
+    if invalid:
+        log.warning("stores with invalid settings are not synced: %s", "; ".join(invalid.values()))
+    return sorted(store.key for store in active_stores())
 
 
 def accounts() -> list[str]:
@@ -42,7 +44,7 @@ def sync_store(store_key: str) -> dict[str, Any]:
         amazon = AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn()
         commerce = AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code, pool_maxsize=8).get_conn()
         with amazon, commerce:
-            summary = StoreSync(store, amazon, commerce, channel, outbox_work(channel)).run(deadline=_deadline())
+            summary = StoreSync(store, amazon, commerce, channel, outbox_work(channel)).run(deadline=task_deadline())
     finally:
         channel.close()
     _report(f"store {store_key}", summary)
@@ -63,11 +65,6 @@ def follow_feeds(account: str) -> dict[str, Any]:
         summary = AccountFeeds(account, ctx.stores, ctx.amazon, ctx.commerce, ctx.channel, outbox_work(ctx.channel)).follow()
     _report(f"account {account} feed results", summary.to_json())
     return summary.to_json()
-
-
-def _deadline() -> float | None:
-    timeout = get_current_context()["ti"].task.execution_timeout
-    return None if timeout is None else time.monotonic() + (timeout - TIMEOUT_MARGIN).total_seconds()
 
 
 def _report(what: str, summary: dict[str, Any]) -> None:
