@@ -103,6 +103,7 @@ class ItemCharges:
 
     by_type: Mapping[str, Decimal] = field(default_factory=dict)
     tax_detail: Mapping[str, Decimal] = field(default_factory=dict)  # TAX subtype (ITEM, SHIPPING, ...) → amount
+    discount_detail: Mapping[str, Decimal] = field(default_factory=dict)  # DISCOUNT subtype → amount
 
     def amount(self, kind: str) -> Decimal:
         return self.by_type.get(kind, Decimal(0))
@@ -126,6 +127,16 @@ class ItemCharges:
     @property
     def discount(self) -> Decimal:
         return abs(self.amount(DISCOUNT))
+
+    @property
+    def shipping_discount(self) -> Decimal:
+        """The part of ``discount`` on shipping (a shipping promotion), when Amazon details it."""
+        return abs(self.discount_detail.get(SHIPPING, Decimal(0)))
+
+    @property
+    def item_discount(self) -> Decimal:
+        """The rest of ``discount``: on the item's price (all of it when Amazon gives no detail)."""
+        return self.discount - self.shipping_discount
 
     @property
     def other(self) -> Decimal:
@@ -330,7 +341,8 @@ def _currency_of(raw: Mapping[str, Any]) -> Any:
 
 def _charges(r: _Reader, proceeds: Mapping[str, Any] | None, path: str, currency: str) -> ItemCharges:
     totals: dict[str, Decimal] = {}
-    detail: dict[str, Decimal] = {}
+    tax_detail: dict[str, Decimal] = {}
+    discount_detail: dict[str, Decimal] = {}
     for n, breakdown in enumerate(r.array((proceeds or {}).get("breakdowns"), f"{path}.breakdowns")):
         bpath = f"{path}.breakdowns[{n}]"
         breakdown = r.obj(breakdown, bpath)
@@ -339,7 +351,8 @@ def _charges(r: _Reader, proceeds: Mapping[str, Any] | None, path: str, currency
             raise r.fail(f"{bpath}.type", f"{shown(kind)} is not a breakdown type")
         amount = r.money(breakdown.get("subtotal"), f"{bpath}.subtotal", currency)
         totals[kind] = totals.get(kind, Decimal(0)) + amount
-        if kind == TAX and breakdown.get("detailedBreakdowns") is not None:
+        if kind in (TAX, DISCOUNT) and breakdown.get("detailedBreakdowns") is not None:
+            detail = tax_detail if kind == TAX else discount_detail
             parts = Decimal(0)
             for m, part in enumerate(r.array(breakdown.get("detailedBreakdowns"), f"{bpath}.detailedBreakdowns")):
                 ppath = f"{bpath}.detailedBreakdowns[{m}]"
@@ -349,8 +362,8 @@ def _charges(r: _Reader, proceeds: Mapping[str, Any] | None, path: str, currency
                 detail[subtype] = detail.get(subtype, Decimal(0)) + value
                 parts += value
             if parts != amount:
-                raise r.fail(f"{bpath}.detailedBreakdowns", f"add up to {parts}, not to the TAX subtotal {amount}")
-    return ItemCharges(by_type=totals, tax_detail=detail)
+                raise r.fail(f"{bpath}.detailedBreakdowns", f"add up to {parts}, not to the {kind} subtotal {amount}")
+    return ItemCharges(by_type=totals, tax_detail=tax_detail, discount_detail=discount_detail)
 
 
 def _address(r: _Reader, raw: Any, path: str) -> Address | None:

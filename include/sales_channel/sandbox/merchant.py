@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import requests
 
@@ -36,7 +35,6 @@ class ImportedOrder:
     entity_id: int
     store_id: int
     amazon: AmazonOrder
-    shipping_discounted: bool = False  # Amazon discounts its shipping (a free-shipping promotion)
 
     @property
     def actionable(self) -> bool:
@@ -54,15 +52,8 @@ def imported_orders(amazon_url: str, commerce_url: str) -> list[ImportedOrder]:
     found = []
     for event in created:
         raw = control_get(f"{amazon_url}/_sandbox/orders/{event['ext_order_id']}")["order"]
-        found.append(ImportedOrder(int(event["entity_id"]), int(event["store_id"]), parse_order(raw),
-                                   shipping_discounted=_shipping_discounted(raw)))
+        found.append(ImportedOrder(int(event["entity_id"]), int(event["store_id"]), parse_order(raw)))
     return found
-
-
-def _shipping_discounted(raw: Mapping[str, Any]) -> bool:
-    return any(detail.get("subtype") == "SHIPPING" and Decimal(detail["value"]["amount"])
-               for item in raw.get("orderItems") or () for breakdown in item["proceeds"]["breakdowns"]
-               if breakdown["type"] == "DISCOUNT" for detail in breakdown.get("detailedBreakdowns") or ())
 
 
 @dataclass(frozen=True)
@@ -121,11 +112,6 @@ class Merchant:
         for order in chosen:
             client, commerce = self.commerce[order.store_id], commerce_orders[order.entity_id]
             fate = self._pick(mix, fates, rest="whole")
-            # KNOWN BUG (tests/pipeline/test_status_sync_findings.py): the refund of an order whose shipping
-            # Amazon discounted asks Amazon for that shipping, and is refused; such orders are not refunded.
-            refundable = not order.shipping_discounted
-            if fate == "refund_unshipped" and not refundable:
-                fate = "whole"
             if fate == "cancel":
                 if client.orders.cancel(order.entity_id):
                     activity.cancelled.append(order.entity_id)
@@ -135,7 +121,7 @@ class Merchant:
             elif fate != "unshipped":
                 self._ship(client, commerce, fate, activity)
                 refund = self._pick(mix, refunds, rest=None)
-                if refund is not None and refundable:
+                if refund is not None:
                     self._refund(client, commerce, refund, activity)
         return activity
 

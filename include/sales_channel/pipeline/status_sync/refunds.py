@@ -52,11 +52,12 @@ class PlannedRefund:
 
 
 def charged(item: AmazonOrderItem) -> dict[str, Decimal]:
-    """What Amazon holds of the buyer's payment for one item, per refund component. Amazon reports one DISCOUNT
-    per item: it is taken off the principal (Principal and Shipping together are capped below)."""
+    """What Amazon holds of the buyer's payment for one item, per refund component: Principal net of the item's
+    discount, Shipping net of its shipping discount (a free-shipping promotion), as Amazon details them."""
     c = item.charges
     return {
-        PriceComponent.PRINCIPAL: c.item, PriceComponent.SHIPPING: c.shipping, PriceComponent.GIFT_WRAP: c.gift_wrap,
+        PriceComponent.PRINCIPAL: c.item - c.item_discount, PriceComponent.SHIPPING: c.shipping - c.shipping_discount,
+        PriceComponent.GIFT_WRAP: c.gift_wrap,
         PriceComponent.TAX: c.tax - c.shipping_tax - c.gift_wrap_tax, PriceComponent.SHIPPING_TAX: c.shipping_tax,
         PriceComponent.GIFT_WRAP_TAX: c.gift_wrap_tax,
     }
@@ -86,10 +87,6 @@ def plan_refund(memo: CreditMemo, commerce_order: CommerceOrder, amazon: AmazonO
     commerce_items = {item.item_id: item for item in commerce_order.items}
     left = {(item_id, component): amount - refunded.get((item_id, component), ZERO)
             for item_id, item in amazon_items.items() for component, amount in charged(item).items()}
-    # Principal and Shipping share the item's one DISCOUNT.
-    net_left = {item_id: item.charges.item + item.charges.shipping - item.charges.discount
-                - refunded.get((item_id, PriceComponent.PRINCIPAL), ZERO)
-                - refunded.get((item_id, PriceComponent.SHIPPING), ZERO) for item_id, item in amazon_items.items()}
 
     amounts: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for line in memo.items:
@@ -103,11 +100,18 @@ def plan_refund(memo: CreditMemo, commerce_order: CommerceOrder, amazon: AmazonO
         amounts[amazon_item_id][PriceComponent.TAX] += line.tax_amount
     memo_items = list(amounts) or list(amazon_items)  # a shipping-only memo spreads over every item
     item_tax = sum((line.tax_amount for line in memo.items if line.qty > 0), ZERO)
-    for component, amount in ((PriceComponent.SHIPPING, memo.shipping_amount),
-                              (PriceComponent.SHIPPING_TAX, memo.tax_amount - item_tax),
+    # Commerce books a shipping promotion as a discount on the item and refunds the shipping in full; Amazon
+    # keeps it off the shipping. The shipping Amazon no longer holds is the price that discount took.
+    unheld_shipping = _spread(memo.shipping_amount, PriceComponent.SHIPPING, memo_items, left, amounts)
+    for item_id in memo_items:
+        moved = min(unheld_shipping, amazon_items[item_id].charges.shipping_discount)
+        amounts[item_id][PriceComponent.PRINCIPAL] += moved
+        unheld_shipping -= moved
+    _refuse_unheld(unheld_shipping, memo.shipping_amount, PriceComponent.SHIPPING, where, currency)
+    for component, amount in ((PriceComponent.SHIPPING_TAX, memo.tax_amount - item_tax),
                               (PriceComponent.GIFT_WRAP, _gift_wrap(memo, "gw_items_price")),
                               (PriceComponent.GIFT_WRAP_TAX, _gift_wrap(memo, "gw_items_tax_amount"))):
-        _spread(amount, component, memo_items, left, amounts, where, currency)
+        _refuse_unheld(_spread(amount, component, memo_items, left, amounts), amount, component, where, currency)
 
     items = []
     for item_id, components in amounts.items():
@@ -118,10 +122,6 @@ def plan_refund(memo: CreditMemo, commerce_order: CommerceOrder, amazon: AmazonO
             if amount > left[(item_id, component)]:
                 raise RefundRefused(f"{where} refunds {amount} {currency} {component} of item {item_id}; "
                                     f"only {max(left[(item_id, component)], ZERO)} {currency} is left to refund")
-        net = components.get(PriceComponent.PRINCIPAL, ZERO) + components.get(PriceComponent.SHIPPING, ZERO)
-        if net > net_left[item_id]:
-            raise RefundRefused(f"{where} refunds {net} {currency} of price and shipping for item {item_id}; only "
-                                f"{max(net_left[item_id], ZERO)} {currency} is left after Amazon's discount")
         sent = {str(component): str(amount) for component, amount in components.items() if amount > 0}
         if sent:
             reason = (AdjustmentReason.CUSTOMER_RETURN if amazon_items[item_id].quantity_shipped
@@ -139,16 +139,18 @@ def _gift_wrap(memo: CreditMemo, name: str) -> Decimal:
 
 
 def _spread(amount: Decimal, component: str, item_ids: list[str], left: Mapping[tuple[str, str], Decimal],
-            amounts: dict[str, dict[str, Decimal]], where: str, currency: str) -> None:
-    """Spread a memo-wide ``amount`` of ``component`` over the items, each up to what is left on it."""
-    if amount <= 0:
-        return
-    remaining = amount
+            amounts: dict[str, dict[str, Decimal]]) -> Decimal:
+    """Spread a memo-wide ``amount`` of ``component`` over the items, each up to what is left on it; what did not fit."""
+    remaining = max(amount, ZERO)
     for item_id in item_ids:
         take = min(remaining, max(left[(item_id, component)] - amounts[item_id][component], ZERO))
         if take > 0:
             amounts[item_id][component] += take
             remaining -= take
+    return remaining
+
+
+def _refuse_unheld(remaining: Decimal, amount: Decimal, component: str, where: str, currency: str) -> None:
     if remaining > 0:
         raise RefundRefused(f"{where} refunds {amount} {currency} {component}; only "
                             f"{amount - remaining} {currency} of it is left to refund on Amazon")

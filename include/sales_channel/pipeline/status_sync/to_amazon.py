@@ -90,13 +90,15 @@ class ToAmazonSummary:
     cancels_refused_shipped: int = 0
     refused: list[str] = field(default_factory=list)
     would_send: list[str] = field(default_factory=list)  # read-only stores
+    unhandled: int = 0  # documents that failed transiently: read again next run (they hold the watermark)
+    watermark: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until, "documents": dict(self.documents),
                 "queued": dict(self.queued), "held": self.held, "released": self.released,
                 "edits_followed": self.edits_followed, "cancels_refused_shipped": self.cancels_refused_shipped,
                 "refused": self.refused[:50], "refused_count": len(self.refused),
-                "would_send": len(self.would_send)}
+                "would_send": len(self.would_send), "unhandled": self.unhandled, "watermark": self.watermark}
 
 
 @dataclass
@@ -140,17 +142,26 @@ class CommerceToAmazon:
 
         context = self._context([o.entity_id for o in cancelled] + [s.order_id for s in shipments.values()]
                                 + [m.order_id for m in memos], cancelled, summary)
+        # A document that failed transiently holds the watermark at its update time (Commerce always gives
+        # one; else where this run read from), so that the next runs read it again until it is handled,
+        # however long that takes: the overlap alone would lose it.
+        failed_at: list[datetime] = []
         for order in cancelled:
-            self._isolated(summary, f"cancelled order {order.increment_id}",
+            self._isolated(summary, f"cancelled order {order.increment_id}", order.updated_at or read_from, failed_at,
                            lambda order=order: self._cancellation(order, context, summary))
         held_by_shipment = {int(item.payload["shipment_id"]): item for item in held}
         for shipment in shipments.values():
-            self._isolated(summary, f"shipment {shipment.increment_id}", lambda shipment=shipment: self._shipment(
-                shipment, context, held_by_shipment.get(shipment.entity_id), summary))
+            # A held shipment read only for its re-check is re-checked next run anyway: it holds nothing.
+            hold_at = None if shipment.entity_id in missing else shipment.updated_at or read_from
+            self._isolated(summary, f"shipment {shipment.increment_id}", hold_at, failed_at,
+                           lambda shipment=shipment: self._shipment(
+                               shipment, context, held_by_shipment.get(shipment.entity_id), summary))
         for memo in sorted(memos, key=lambda m: m.entity_id):
-            self._isolated(summary, f"credit memo {memo.increment_id}",
+            self._isolated(summary, f"credit memo {memo.increment_id}", memo.updated_at or read_from, failed_at,
                            lambda memo=memo: self._refund(memo, context, summary))
-        self.channel.watermarks.advance(self.store.key, STREAM, until)
+        summary.unhandled = len(failed_at)
+        reached = min([until, *failed_at])
+        summary.watermark = self.channel.watermarks.advance(self.store.key, STREAM, reached).isoformat()
         return summary
 
     # -- reading ------------------------------------------------------------------------------------
@@ -307,16 +318,21 @@ class CommerceToAmazon:
             if "amazon_order_id" in payload:
                 self.channel.events.append(self.account, payload["amazon_order_id"], f"{kind}_refused", message)
 
-    def _isolated(self, summary: ToAmazonSummary, what: str, handle: Callable[[], None]) -> None:
-        """Per-document isolation: whatever one document does, the others go on."""
+    def _isolated(self, summary: ToAmazonSummary, what: str, hold_at: datetime | None, failed_at: list[datetime],
+                  handle: Callable[[], None]) -> None:
+        """Per-document isolation: whatever one document does, the others go on. A refused document is
+        said and done with; any other failure is retried by the next run (``hold_at`` joins ``failed_at``, which
+        holds the watermark)."""
         try:
             handle()
         except DocumentRefused as refused:
             summary.refused.append(f"{what}: {refused}")
             self.log.warning("store %s: %s: %s", self.store.key, what, refused)
-        except Exception as exc:  # noqa: BLE001 - one document never stops the store; said and counted
-            summary.refused.append(f"{what}: {type(exc).__name__}")
-            self.log.exception("store %s: %s could not be handled", self.store.key, what)
+        except Exception as exc:  # noqa: BLE001 - one document never stops the store; said, counted, retried
+            summary.refused.append(f"{what}: {type(exc).__name__} (read again next run)")
+            self.log.exception("store %s: %s could not be handled; it is read again next run", self.store.key, what)
+            if hold_at is not None:
+                failed_at.append(hold_at)
 
 
 def shipped_anything(order: AmazonOrder) -> bool:

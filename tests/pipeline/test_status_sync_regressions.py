@@ -1,11 +1,12 @@
-"""Status sync defects found by the exactly-once-under-faults test and the benchmark, each pinned by a test
-that fails until it is fixed (``xfail(strict=True)``: a fix makes it pass, and then the mark must go).
+"""Status sync defects found by the exactly-once-under-faults test and the benchmark, each reproduced by a
+test that failed before its fix:
 
-* A refund of an order whose shipping Amazon discounted (a free-shipping promotion) asks Amazon to
-  refund that shipping, and Amazon refuses the whole message: the credit memo is never refunded.
-* A credit memo whose handling fails transiently (its getOrder read fails) gets no outbox row, and the
-  watermark moves past it anyway: once the run-to-run overlap (10 minutes) has passed it, it is never
-  read again and never refunded.
+* A refund of an order whose shipping Amazon discounted (a free-shipping promotion) asked Amazon to
+  refund that shipping, and Amazon refused the whole message: the credit memo was never refunded. The
+  refund now follows Amazon's split of the discount (item vs shipping), keeping the memo's total.
+* A credit memo whose handling failed transiently (its getOrder read failed) got no outbox row, and the
+  watermark moved past it anyway: once the run-to-run overlap (10 minutes) had passed it, it was never
+  read again. Such a document now holds the watermark until it is handled.
 """
 
 from __future__ import annotations
@@ -66,10 +67,6 @@ def _credentials():
     return LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"])
 
 
-@pytest.mark.xfail(strict=True, reason="refunds.plan_refund takes the Commerce item's discount (which holds "
-                   "Amazon's shipping discount too) off the Principal and asks for the whole Commerce shipping, "
-                   "while Amazon keeps Principal net of the item discount and Shipping net of the shipping "
-                   "discount; the domain's ItemCharges drops DISCOUNT's ITEM/SHIPPING detail")
 def test_a_full_refund_of_an_order_with_free_shipping_is_refunded_once(harness: Harness):
     order_id, entity_id = _imported_order(harness, freeShippingPromotion=True)
     memo_id = _refunded_in_full(harness, entity_id)
@@ -80,9 +77,6 @@ def test_a_full_refund_of_an_order_with_free_shipping_is_refunded_once(harness: 
     assert [r["merchantAdjustmentItemId"] for r in refunds] == [f"CM{memo_id}-1"]
 
 
-@pytest.mark.xfail(strict=True, reason="to_amazon.CommerceToAmazon.run advances the watermark to the run's "
-                   "start although a document's handling failed transiently (_isolated logs it, queues no row): "
-                   "a credit memo still failing after the 10-minute overlap is never read again")
 def test_a_credit_memo_whose_amazon_read_fails_for_a_while_is_refunded_once_amazon_answers(harness: Harness):
     order_id, entity_id = _imported_order(harness)
     memo_id = _refunded_in_full(harness, entity_id)
@@ -94,11 +88,16 @@ def test_a_credit_memo_whose_amazon_read_fails_for_a_while_is_refunded_once_amaz
     with SpApiClient(_credentials(), seller_id=ACCOUNT, base_url=harness.amazon_url, max_attempts=1) as amazon, \
             CommerceClient(harness.commerce_url, CREDS["commerce_token"]) as commerce:
         work = OutboxWork(channel.outbox, "findings")
+        unhandled = []
         for minutes in (0, 11, 22, 33):
             if minutes == 33:
                 harness.amazon("DELETE", "faults")
             effects = CommerceEffects(channel, commerce, store, work)
-            CommerceToAmazon(store, channel, commerce, amazon, work, effects,
-                             clock=lambda minutes=minutes: start + timedelta(minutes=minutes)).run()
+            unhandled.append(CommerceToAmazon(store, channel, commerce, amazon, work, effects,
+                                              clock=lambda minutes=minutes: start + timedelta(minutes=minutes)
+                                              ).run().unhandled)
+    assert unhandled == [1, 1, 1, 0], "failing runs leave the memo for the next run; the last one handles it"
     row = channel.outbox.get(REFUND_KIND, refund_source("us", order_id, memo_id))
     assert row is not None, "the credit memo was never queued for a refund"
+    assert row.status == "pending" and row.payload["credit_memo_id"] == memo_id
+    assert channel.watermarks.get("us", "sync_to_amazon") >= start + timedelta(minutes=33) - timedelta(seconds=1)
