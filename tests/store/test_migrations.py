@@ -24,7 +24,7 @@ from sqlalchemy import inspect, text
 from tests.store.workers import run_migrate, spawn_map
 
 TABLES = {"amazon_orders", "order_links", "outbox", "quarantine", "watermarks", "order_events", "rate_buckets",
-          "sku_map", "window_checkpoints"}
+          "sku_map", "window_checkpoints", "reconciliation_runs", "reconciliation_findings", "api_calls", "alerts"}
 
 
 def schema_differences(url: str) -> list:

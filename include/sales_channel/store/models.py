@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sales_channel.store.types import JSONDocument, Money, UTCDateTime
@@ -198,5 +198,77 @@ class SkuMapping(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-__all__ = ["AmazonOrder", "Base", "OrderEvent", "OrderLink", "OutboxItem", "OutboxStatus", "QuarantinedOrder",
-           "RateBucket", "SkuMapping", "Watermark", "WindowCheckpoint"]
+class ReconciliationRun(Base):
+    """One reconciliation of a store over a window: what was compared and how it ended."""
+
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (Index("ix_reconciliation_runs_store", "store", "window_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store: Mapped[str] = mapped_column(String(ACCOUNT))
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(32))  # running, ok, repaired, needs_attention, failed
+    orders_checked: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONDocument)  # finding kind → number of orders
+    repaired: Mapped[int] = mapped_column(Integer, default=0)
+    unrepaired: Mapped[int] = mapped_column(Integer, default=0)
+    results_path: Mapped[str | None] = mapped_column(Text)  # the CSV/HTML folder of this run
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+
+
+class ReconciliationFinding(Base):
+    """One discrepancy a reconciliation found (orders that agree are counted, not listed)."""
+
+    __tablename__ = "reconciliation_findings"
+    __table_args__ = (Index("ix_reconciliation_findings_order", "seller_account", "amazon_order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id", ondelete="CASCADE"), index=True)
+    store: Mapped[str] = mapped_column(String(ACCOUNT))
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT))
+    amazon_order_id: Mapped[str | None] = mapped_column(String(ORDER_ID))
+    commerce_increment_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))  # e.g. missing_in_commerce, total_mismatch
+    detail: Mapped[str] = mapped_column(Text)
+    repair: Mapped[str | None] = mapped_column(String(32))  # the safe repair planned, None: needs a person
+    status: Mapped[str] = mapped_column(String(16))  # repaired, needs_person, repair_failed
+
+
+class ApiCallCount(Base):
+    """Amazon SP-API calls per seller account, operation and hour: how much of the usage plans is spent."""
+
+    __tablename__ = "api_calls"
+
+    seller_account: Mapped[str] = mapped_column(String(ACCOUNT), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # the hour, UTC
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    throttled: Mapped[int] = mapped_column(Integer, default=0)  # answered 429
+    errors: Mapped[int] = mapped_column(Integer, default=0)  # other failures (5xx, lost answers)
+
+
+class Alert(Base):
+    """A condition that needs a person, per check and scope (a store, an account, or a DAG): raised once,
+    notified once, cleared when the check passes again (a later recurrence is a new row)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "check_name", "scope", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    check_name: Mapped[str] = mapped_column(String(64))  # e.g. watermark_stale, quarantine_growing
+    scope: Mapped[str] = mapped_column(String(ACCOUNT))
+    severity: Mapped[str] = mapped_column(String(16))  # warning, critical
+    message: Mapped[str] = mapped_column(Text)  # what is wrong, naming the store
+    action: Mapped[str] = mapped_column(Text)  # what to do
+    first_raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+__all__ = ["Alert", "AmazonOrder", "ApiCallCount", "Base", "OrderEvent", "OrderLink", "OutboxItem", "OutboxStatus", "QuarantinedOrder",
+           "RateBucket", "ReconciliationFinding", "ReconciliationRun", "SkuMapping", "Watermark", "WindowCheckpoint"]
