@@ -1,4 +1,5 @@
-"""The Selling Partner API client: Orders v2026-01-01 reads, Orders v0 shipment confirmation, Feeds.
+"""The Selling Partner API client: Orders v2026-01-01 reads, Orders v0 shipment confirmation, Feeds,
+Reports.
 
 One ``requests.Session`` per client (pooled connections; safe to share between threads). Every call
 takes a token from the usage-plan bucket of (seller account, operation) first — the bucket store is
@@ -12,8 +13,9 @@ Retries (tenacity, exponential backoff with full jitter, bounded in attempts and
   The wait is at least one token interval of the plan, so the retry finds a token at Amazon and the
   client is not throttled twice in a row.
 * 5xx, timeouts and dropped connections are retried for reads and for the writes that are safe to
-  repeat: createFeedDocument (an unused document is harmless) and the upload PUT (it replaces the same
-  object). confirmShipment and createFeed are retried on 429 and on connect timeouts only (the request
+  repeat: createFeedDocument (an unused document is harmless), the upload PUT (it replaces the same
+  object), createReport (a second report of the same window costs a token, nothing else) and
+  cancelReport. confirmShipment and createFeed are retried on 429 and on connect timeouts only (the request
   never left): after any other failure the caller reads back first (getOrder's packages; the feed's
   processing report) — a blind re-send could make a second package or a second feed.
 * 403 Unauthorized makes the client refresh the access token once and send the call once more.
@@ -49,6 +51,7 @@ from sales_channel.amazon.endpoints import (
 from sales_channel.amazon.errors import (
     ApiErrorDetail,
     DocumentTransferError,
+    FeedProcessingReportError,
     InvalidParameterError,
     LwaError,
     QuotaExceededError,
@@ -69,8 +72,10 @@ from sales_channel.amazon.models import (
     FulfillmentStatus,
     IncludedData,
     PackageDetail,
+    ProcessingStatus,
     RawOrder,
 )
+from sales_channel.amazon.reports import Report, ReportDocument, ReportDocumentError, ReportPage
 from sales_channel.amazon.windows import SearchWindow, enum_set
 from sales_channel.domain.amazon_order import ORDER_ID_PATTERN
 from sales_channel.net import install_log_redaction
@@ -391,6 +396,92 @@ class SpApiClient:
                 raise TimeoutError(f"feed {feed_id} still {feed.processing_status} after {timeout_s:.0f}s")
             time.sleep(poll_interval_s)
 
+    # --- Reports 2021-06-30 -----------------------------------------------------------------------
+
+    def create_report(self, report_type: str, marketplace_ids: Sequence[str], data_start: datetime,
+                      data_end: datetime, report_options: dict[str, str] | None = None) -> str:
+        """Request a report of [data_start, data_end] (aware datetimes, start <= end); returns its id."""
+        marketplace_ids = _id_list(marketplace_ids, "marketplace_ids")
+        if not 1 <= len(marketplace_ids) <= 25:
+            raise InvalidParameterError("marketplace_ids", f"1 to 25 marketplaces are required, got "
+                                                           f"{len(marketplace_ids)}")
+        if not report_type:
+            raise InvalidParameterError("report_type", "a report type is required")
+        for name, moment in (("data_start", data_start), ("data_end", data_end)):
+            if not isinstance(moment, datetime) or moment.tzinfo is None:
+                raise InvalidParameterError(name, f"an aware datetime is required, got {moment!r}")
+        if data_start > data_end:
+            raise InvalidParameterError("data_start", f"{_iso(data_start)} is after data_end {_iso(data_end)}")
+        spec: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplace_ids),
+                                "dataStartTime": _iso(data_start), "dataEndTime": _iso(data_end)}
+        if report_options:
+            spec["reportOptions"] = report_options
+        return self._call("createReport", "POST", "/reports/2021-06-30/reports", json=spec).json()["reportId"]
+
+    def get_report(self, report_id: str) -> Report:
+        body = self._call("getReport", "GET", f"/reports/2021-06-30/reports/{quote(report_id, safe='')}").json()
+        return Report.model_validate(body)
+
+    def get_reports(self, report_types: Sequence[str] = (), *, processing_statuses: Sequence[str] = (),
+                    marketplace_ids: Sequence[str] = (), created_since: datetime | None = None,
+                    created_until: datetime | None = None, page_size: int = 10,
+                    next_token: str | None = None) -> ReportPage:
+        """One page of the seller's reports (retained 90 days); with ``next_token`` nothing else is sent."""
+        if next_token:
+            params = {"nextToken": next_token}
+        else:
+            if not report_types:
+                raise InvalidParameterError("report_types", "report types or a next_token are required")
+            if not 1 <= page_size <= 100:
+                raise InvalidParameterError("page_size", f"1 to 100, got {page_size}")
+            params = {"reportTypes": ",".join(_id_list(report_types, "report_types")), "pageSize": str(page_size)}
+            if processing_statuses:
+                params["processingStatuses"] = ",".join(ProcessingStatus(s).value for s in processing_statuses)
+            if marketplace_ids:
+                params["marketplaceIds"] = ",".join(_id_list(marketplace_ids, "marketplace_ids"))
+            if created_since:
+                params["createdSince"] = _iso(created_since)
+            if created_until:
+                params["createdUntil"] = _iso(created_until)
+        return ReportPage.model_validate(self._call("getReports", "GET", "/reports/2021-06-30/reports",
+                                                    params=params).json())
+
+    def cancel_report(self, report_id: str) -> None:
+        """Cancel a report that is still IN_QUEUE (any other is refused: InvalidInputError)."""
+        self._call("cancelReport", "DELETE", f"/reports/2021-06-30/reports/{quote(report_id, safe='')}")
+
+    def get_report_document(self, document_id: str) -> ReportDocument:
+        body = self._call("getReportDocument", "GET",
+                          f"/reports/2021-06-30/documents/{quote(document_id, safe='')}").json()
+        return ReportDocument.model_validate(body)
+
+    def download_report_document(self, document: ReportDocument) -> str:
+        """The document's text: gunzipped when Amazon says GZIP, decoded by the charset the download
+        declares (UTF-8 when it declares none). The URL is pre-signed: no access token, no usage plan."""
+        response = self._transfer("downloadReportDocument", "GET", document.url)
+        try:
+            content = decode_document(response.content, document.compression_algorithm)
+        except FeedProcessingReportError as exc:
+            raise ReportDocumentError(f"report document {document.report_document_id}: {exc}") from None
+        charset = response.encoding if "charset" in response.headers.get("Content-Type", "").lower() else "utf-8"
+        try:
+            return content.decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise ReportDocumentError(f"report document {document.report_document_id} is not {charset} "
+                                      f"text: {exc}") from None
+
+    def wait_for_report(self, report_id: str, poll_interval_s: float = 30.0, timeout_s: float = 3600.0) -> Report:
+        """Poll getReport until the report is DONE, CANCELLED or FATAL (scripts and tests; pipelines poll
+        from a deferred or rescheduled task instead of holding a worker)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            report = self.get_report(report_id)
+            if report.processing_status.is_final:
+                return report
+            if time.monotonic() + poll_interval_s > deadline:
+                raise TimeoutError(f"report {report_id} still {report.processing_status} after {timeout_s:.0f}s")
+            time.sleep(poll_interval_s)
+
     # --- Transport --------------------------------------------------------------------------------
 
     def _call(self, operation: str, method: str, path: str, *, params: dict[str, str] | None = None,
@@ -548,6 +639,10 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -28,6 +28,8 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "createReport": UsagePlan(0.0167, 15),
     "getReport": UsagePlan(2.0, 15),
     "getReportDocument": UsagePlan(0.0167, 15),
+    "getReports": UsagePlan(0.0222, 10),
+    "cancelReport": UsagePlan(0.0222, 10),
 }
 
 
