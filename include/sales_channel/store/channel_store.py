@@ -17,6 +17,7 @@ from sales_channel.store.migrate import check_schema
 from sales_channel.store.migrate import migrate as upgrade
 from sales_channel.store.outbox import OutboxRepository
 from sales_channel.store.quarantine import DEFAULT_BACKOFF, Backoff, QuarantineRepository
+from sales_channel.store.reconciliation import ReconciliationRepository
 from sales_channel.store.skus import SkuMapRepository
 from sales_channel.store.snapshots import SnapshotRepository
 from sales_channel.store.watermarks import WatermarkRepository
@@ -36,6 +37,7 @@ class ChannelStore:
         self.checkpoints = CheckpointRepository(sessions, clock)
         self.events = EventRepository(sessions, clock)
         self.skus = SkuMapRepository(sessions, clock)
+        self.reconciliation = ReconciliationRepository(sessions, clock)
 
     @classmethod
     def open(cls, url: str | URL, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF, *,
