@@ -122,6 +122,13 @@ class ClientStats:
         with self._lock:
             return sum(getattr(stats, name) for stats in self.operations.values())
 
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per operation: (calls, throttled, errors), errors being 5xx answers and transport failures
+        (what the channel database's ``api_calls`` keeps)."""
+        with self._lock:
+            return {op: (s.calls, s.throttled, s.server_errors + s.transport_errors)
+                    for op, s in self.operations.items()}
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"token_refreshes": self.token_refreshes,

@@ -51,6 +51,8 @@ def open_account_clients(stores: Sequence[StoreSettings], *, amazon_url: str, co
         amazon = SpApiClient(credentials, seller_id=stores[0].amazon_conn_id, base_url=amazon_url,
                              bucket_store=SqlBucketStore(channel.engine), rate_scale=rate_scale)
         stack.callback(amazon.close)
+        # Its calls per operation, added to api_calls once, before the channel store closes.
+        stack.callback(lambda: channel.api_calls.record(stores[0].amazon_conn_id, amazon.stats.counts()))
         commerce = {}
         for store in stores:
             commerce[store.key] = CommerceClient(commerce_url, commerce_token, store_code=store.store_code,

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from sales_channel.store._sql import Clock, Sessions, utc_now
+from sales_channel.store.api_calls import ApiCallRepository
 from sales_channel.store.checkpoints import CheckpointRepository
 from sales_channel.store.engine import create_engine_for
 from sales_channel.store.events import EventRepository
@@ -38,6 +39,7 @@ class ChannelStore:
         self.events = EventRepository(sessions, clock)
         self.skus = SkuMapRepository(sessions, clock)
         self.reconciliation = ReconciliationRepository(sessions, clock)
+        self.api_calls = ApiCallRepository(sessions, clock)
 
     @classmethod
     def open(cls, url: str | URL, clock: Clock = utc_now, quarantine_backoff: Backoff = DEFAULT_BACKOFF, *,

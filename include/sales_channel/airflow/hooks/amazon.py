@@ -42,15 +42,29 @@ class AmazonSellingPartnerHook(BaseHook):
 
     def get_conn(self) -> SpApiClient:
         """The client; what the hook opened for it alone (the channel database, a Redis client) closes
-        with it, or at once when building the client fails."""
+        with it, or at once when building the client fails. Every task's client comes from here: on
+        close, its calls per operation are added to the channel database's ``api_calls``, once."""
         conn, extra, credentials = self._read_connection()
         owned = ExitStack()
         try:
-            bucket_store = self._bucket_store or self._configure_bucket_store(extra.get("rate_limit_store"), owned)
-            return self._client(conn, extra, credentials, bucket_store, on_close=owned.close)
+            channel = self._channel or self._open_channel(owned)
+            bucket_store = self._bucket_store or self._configure_bucket_store(extra.get("rate_limit_store"), channel,
+                                                                              owned)
+            client = self._client(conn, extra, credentials, bucket_store, on_close=owned.close)
+            # Last in, first out: recorded before the channel the hook opened is closed.
+            owned.callback(lambda: channel.api_calls.record(self.amazon_conn_id, client.stats.counts()))
+            return client
         except BaseException:
             owned.close()
             raise
+
+    @staticmethod
+    def _open_channel(owned: ExitStack) -> ChannelStore:
+        from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook
+
+        channel = ChannelDatabaseHook().get_conn()
+        owned.callback(channel.close)
+        return channel
 
     def _read_connection(self) -> tuple[Any, dict[str, Any], LwaCredentials]:
         conn = self.get_connection(self.amazon_conn_id)
@@ -80,8 +94,8 @@ class AmazonSellingPartnerHook(BaseHook):
         mask(refresh_token)
         return LwaCredentials(client_id=client_id, client_secret=secret, refresh_token=refresh_token)
 
-    def _configure_bucket_store(self, setting: str | None, owned: ExitStack) -> BucketStore:
-        """The shared usage-plan buckets; what is opened for them here goes on ``owned``."""
+    def _configure_bucket_store(self, setting: str | None, channel: ChannelStore, owned: ExitStack) -> BucketStore:
+        """The shared usage-plan buckets (Redis, or ``channel``); what is opened for them here goes on ``owned``."""
         if setting and setting.startswith(("redis://", "rediss://")):
             import redis
 
@@ -90,13 +104,8 @@ class AmazonSellingPartnerHook(BaseHook):
             client = redis.Redis.from_url(setting)
             owned.callback(client.close)
             return RedisBucketStore(client)
-        from sales_channel.airflow.hooks.channel_db import ChannelDatabaseHook
         from sales_channel.ratelimit.sql import SqlBucketStore
 
-        channel = self._channel
-        if channel is None:
-            channel = ChannelDatabaseHook().get_conn()
-            owned.callback(channel.close)
         return SqlBucketStore(channel.engine)
 
     def test_connection(self) -> tuple[bool, str]:
