@@ -26,7 +26,6 @@ from sales_channel.sandbox.amazon.errors import invalid_input, not_found
 if TYPE_CHECKING:
     from sales_channel.sandbox.amazon.service import AmazonSandbox
 
-URL_LIFETIME_SECONDS = 300
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_PATH = "/documents"
 
@@ -44,6 +43,7 @@ class DocumentUrls:
     """Pre-signed URLs: ``<public base>/documents/<id>?expires=<epoch>&signature=<hmac>``."""
 
     def __init__(self, sandbox: AmazonSandbox) -> None:
+        self.sandbox = sandbox
         self.base = sandbox.config.public_base_url.rstrip("/")
         self._key = sandbox.url_secret.encode()
 
@@ -51,7 +51,7 @@ class DocumentUrls:
         return hmac.new(self._key, f"{method} {document_id} {expires}".encode(), hashlib.sha256).hexdigest()
 
     def url(self, method: str, document_id: str) -> str:
-        expires = int(time.time()) + URL_LIFETIME_SECONDS
+        expires = int(time.time()) + self.sandbox.settings["document_url_ttl_seconds"]
         query = urlencode({"expires": expires, "signature": self._sign(method, document_id, expires)})
         return f"{self.base}{DOCUMENT_PATH}/{document_id}?{query}"
 

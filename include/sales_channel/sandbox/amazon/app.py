@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sales_channel.sandbox.amazon.api_feeds import documents_router, feeds_router
 from sales_channel.sandbox.amazon.api_orders import orders_router
+from sales_channel.sandbox.amazon.api_reports import reports_router
 from sales_channel.sandbox.amazon.control import control_router
 from sales_channel.sandbox.amazon.errors import SpApiError, error_body, status_error_body
 from sales_channel.sandbox.amazon.lwa import guard_dependency, lwa_router
@@ -83,6 +84,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.include_router(lwa_router(sandbox))
     app.include_router(orders_router(sandbox, guard))
     app.include_router(feeds_router(sandbox, guard))
+    app.include_router(reports_router(sandbox, guard))
     app.include_router(documents_router(sandbox))
     app.include_router(common_control_router("amazon", sandbox.injector))
     app.include_router(control_router(sandbox))

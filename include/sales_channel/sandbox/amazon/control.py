@@ -79,7 +79,11 @@ class Advance(BaseModel):
 
 class Settings(BaseModel):
     token_ttl_seconds: int | None = Field(None, ge=1, description="lifetime of access tokens issued from now on")
-    gzip_reports: bool | None = Field(None, description="feed processing reports are served GZIP-compressed")
+    gzip_reports: bool | None = Field(None, description="feed processing reports and report documents stored "
+                                                        "from now on are GZIP-compressed")
+    fatal_reports: int | None = Field(None, ge=0, description="the next N reports created end FATAL")
+    document_url_ttl_seconds: int | None = Field(None, ge=1, description="lifetime of pre-signed document URLs "
+                                                                         "handed out from now on (Amazon: 300)")
 
 
 def _bad(message: str, status: int = 400) -> HTTPException:

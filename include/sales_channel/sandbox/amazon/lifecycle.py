@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sales_channel.sandbox.amazon import feeds, orders
+from sales_channel.sandbox.amazon import feeds, orders, reports
 
 if TYPE_CHECKING:
     from sales_channel.sandbox.amazon.service import AmazonSandbox
@@ -22,6 +22,8 @@ FEED_EVENTS = ("feed_start", "feed_done")
 def apply_event(sandbox: AmazonSandbox, kind: str, ref: str, payload: dict[str, Any]) -> str:
     if kind in FEED_EVENTS:
         return feeds.advance_feed(sandbox, ref, kind)
+    if kind in reports.REPORT_EVENTS:
+        return reports.advance_report(sandbox, ref, kind)
     doc = sandbox.store.get_order(ref)
     if doc is None:
         return "skipped: order no longer exists"

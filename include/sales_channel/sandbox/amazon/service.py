@@ -20,7 +20,8 @@ from sales_channel.sandbox.common.faults import FaultInjector
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SETTINGS: dict[str, Any] = {"token_ttl_seconds": 3600, "gzip_reports": False}
+DEFAULT_SETTINGS: dict[str, Any] = {"token_ttl_seconds": 3600, "gzip_reports": False, "fatal_reports": 0,
+                                    "document_url_ttl_seconds": 300}
 TICK_SECONDS = 0.2  # how often the lifecycle clock looks for due events
 
 

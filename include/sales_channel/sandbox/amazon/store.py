@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS documents (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feeds (feed_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (report_id TEXT PRIMARY KEY, created_time TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     access_token TEXT PRIMARY KEY,
     refresh_token TEXT NOT NULL,
@@ -101,9 +102,9 @@ class Store(SqliteState):
                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
 
     def reset(self) -> None:
-        """Forget every order, event, feed, document and ledger entry (tokens and settings stay)."""
+        """Forget every order, event, feed, report, document and ledger entry (tokens and settings stay)."""
         with self.transaction():
-            for table in ("orders", "events", "documents", "feeds", "ledger"):
+            for table in ("orders", "events", "documents", "feeds", "reports", "ledger"):
                 self._execute(f"DELETE FROM {table}")
 
     # --- orders ---------------------------------------------------------------------------------
@@ -175,6 +176,27 @@ class Store(SqliteState):
     def get_feed(self, feed_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT doc FROM feeds WHERE feed_id = ?", (feed_id,))
         return json.loads(rows[0][0]) if rows else None
+
+    def put_report(self, report: dict[str, Any]) -> None:
+        self._execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
+                      (report["reportId"], report["createdTime"], json.dumps(report)))
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT doc FROM reports WHERE report_id = ?", (report_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def all_reports(self) -> list[dict[str, Any]]:
+        """Every report, newest first (getReports filters them; a seller has a few hundred at most)."""
+        return [json.loads(row[0]) for row in self._query(
+            "SELECT doc FROM reports ORDER BY created_time DESC, report_id DESC")]
+
+    def orders_in_range(self, column: str, start: str, end: str) -> list[dict[str, Any]]:
+        """Orders whose ``column`` (created_time or last_updated_time) lies in [start, end]."""
+        if column not in ("created_time", "last_updated_time"):
+            raise ValueError(f"unknown order column {column}")
+        rows = self._query(f"SELECT doc FROM orders WHERE {column} >= ? AND {column} <= ? "
+                           f"ORDER BY {column}, order_id", (start, end))
+        return [json.loads(row[0]) for row in rows]
 
     # --- LWA tokens -----------------------------------------------------------------------------
     def add_token(self, access_token: str, refresh_token: str, expires_at: float) -> None:
