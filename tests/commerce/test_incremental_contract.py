@@ -143,3 +143,19 @@ def test_document_lines_and_credit_memos_carry_their_amounts(client: CommerceCli
     shipment = client.shipments.get(client.shipments.create(order.entity_id, {mug.item_id: 1}))
     assert [(i.qty, i.price, i.row_total) for i in shipment.items] == [(1, Decimal("12.99"), 0)]
     assert shipment.updated_at == shipment.created_at and shipment.updated_at is not None
+
+
+def test_iter_updated_reads_one_store_of_the_installation(client: CommerceClient) -> None:
+    """The status sync reads each store's documents only: K stores must not read the installation K times."""
+    ours, theirs = client.orders.create(order_entity()), client.orders.create({**order_entity(), "store_id": 2})
+    since = min(ours.updated_at, theirs.updated_at)
+    shipped = {store: client.shipments.create(order.entity_id) for store, order in ((1, ours), (2, theirs))}
+    for order in (ours, theirs):
+        client.invoices.create(order.entity_id)
+    memos = {store: client.creditmemos.create(order.entity_id) for store, order in ((1, ours), (2, theirs))}
+    in_store = SearchCriteria().where("store_id", 2)
+
+    assert [s.entity_id for s in client.shipments.iter_updated(since, criteria=in_store)] == [shipped[2]]
+    assert [m.entity_id for m in client.creditmemos.iter_updated(since, criteria=in_store)] == [memos[2]]
+    assert [o.entity_id for o in client.orders.iter_updated(since, criteria=in_store)] == [theirs.entity_id]
+    assert {s.entity_id for s in client.shipments.iter_updated(since)} >= set(shipped.values())

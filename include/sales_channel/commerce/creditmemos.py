@@ -48,7 +48,7 @@ class CreditMemos(Resource):
                              CreditMemo, page_size=page_size)
 
     def iter_updated(self, since: datetime, *, until: datetime | None = None,
-                     page_size: int | None = None) -> Iterator[CreditMemo]:
-        """Credit memos with ``since <= updated_at < until`` (``until`` open when None), ascending by
-        entity_id (see ``Orders.iter_updated`` for choosing the window)."""
-        return self._iterate(_CREDIT_MEMOS, self._updated(since, until), CreditMemo, page_size=page_size)
+                     criteria: SearchCriteria | None = None, page_size: int | None = None) -> Iterator[CreditMemo]:
+        """Credit memos with ``since <= updated_at < until`` (``until`` open when None) that also match
+        ``criteria``, ascending by entity_id (see ``Orders.iter_updated`` for choosing the window)."""
+        return self._iterate(_CREDIT_MEMOS, self._updated(since, until, criteria), CreditMemo, page_size=page_size)

@@ -49,10 +49,10 @@ class Shipments(Resource):
                              Shipment, page_size=page_size)
 
     def iter_updated(self, since: datetime, *, until: datetime | None = None,
-                     page_size: int | None = None) -> Iterator[Shipment]:
-        """Shipments with ``since <= updated_at < until`` (``until`` open when None), ascending by
-        entity_id (see ``Orders.iter_updated`` for choosing the window)."""
-        return self._iterate(_SHIPMENTS, self._updated(since, until), Shipment, page_size=page_size)
+                     criteria: SearchCriteria | None = None, page_size: int | None = None) -> Iterator[Shipment]:
+        """Shipments with ``since <= updated_at < until`` (``until`` open when None) that also match
+        ``criteria``, ascending by entity_id (see ``Orders.iter_updated`` for choosing the window)."""
+        return self._iterate(_SHIPMENTS, self._updated(since, until, criteria), Shipment, page_size=page_size)
 
     def add_track(self, shipment_id: int, order_id: int, track: Track) -> Track:
         """Add a tracking number to an existing shipment (``POST /V1/shipment/track``)."""

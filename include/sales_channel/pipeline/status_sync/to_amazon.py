@@ -129,10 +129,10 @@ class CommerceToAmazon:
         # No upper bound: what changes while this run reads is read now or by the next run's overlap (the
         # watermark moves to this run's start), and the outbox never queues a document twice.
         read_from = since - OVERLAP
-        cancelled = list(self.commerce.orders.iter_updated(
-            read_from, criteria=SearchCriteria().where("state", "canceled")))
-        shipments = {s.entity_id: s for s in self.commerce.shipments.iter_updated(read_from)}
-        memos = list(self.commerce.creditmemos.iter_updated(read_from))
+        in_store = SearchCriteria().where("store_id", self.store.store_id)  # not the installation's other stores
+        cancelled = list(self.commerce.orders.iter_updated(read_from, criteria=in_store.where("state", "canceled")))
+        shipments = {s.entity_id: s for s in self.commerce.shipments.iter_updated(read_from, criteria=in_store)}
+        memos = list(self.commerce.creditmemos.iter_updated(read_from, criteria=in_store))
         held = self.channel.outbox.find(CONFIRM_KIND, f"{self.store.key}/shipment/", [OutboxStatus.HELD])
         held_ids = {int(item.payload["shipment_id"]) for item in held}
         missing = held_ids - shipments.keys()
