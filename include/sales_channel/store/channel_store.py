@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from sales_channel.store._sql import Clock, Sessions, utc_now
+from sales_channel.store.alerts import AlertRepository
 from sales_channel.store.api_calls import ApiCallRepository
 from sales_channel.store.checkpoints import CheckpointRepository
 from sales_channel.store.engine import create_engine_for
@@ -38,6 +39,7 @@ class ChannelStore:
         self.checkpoints = CheckpointRepository(sessions, clock)
         self.events = EventRepository(sessions, clock)
         self.skus = SkuMapRepository(sessions, clock)
+        self.alerts = AlertRepository(sessions, clock)
         self.reconciliation = ReconciliationRepository(sessions, clock)
         self.api_calls = ApiCallRepository(sessions, clock)
 
