@@ -38,6 +38,11 @@ ORDER_REPORT_COLUMNS = (
     "item-promotion-discount", "ship-promotion-discount",
 )
 
+# Buyer data some of Amazon's order reports carry (the shipping city, state, postal code and country of
+# the all-orders reports; names, addresses and phones of others): dropped on reading, never kept.
+_PII_PREFIXES = ("ship-", "buyer-", "recipient-", "bill-")
+_NOT_PII = frozenset({"ship-service-level", "ship-promotion-discount", "ship-promotion-id"})
+
 # ``order-status`` of the flat file → the normalised status of the reconciliation.
 ORDER_STATUSES = {"Pending": "pending", "Unshipped": "unshipped", "Shipping": "partially_shipped",
                   "Shipped": "shipped", "Cancelled": "cancelled"}
@@ -81,7 +86,8 @@ class ReportDocumentError(ValueError):
 
 
 def read_order_report(text: str) -> pd.DataFrame:
-    """An order report's rows as strings (Amazon's column names, nothing converted, empty cells ``""``).
+    """An order report's rows as strings (Amazon's column names, nothing converted, empty cells ``""``),
+    without the buyer's data some reports carry (shipping city, postal code, …: dropped here).
 
     Raises ValueError naming the first required column the document lacks. A report with no order has
     only its header line (or nothing, when Amazon cancelled it for lack of data: then pass ``""`` and
@@ -97,4 +103,8 @@ def read_order_report(text: str) -> pd.DataFrame:
         if column not in frame.columns:
             raise ValueError(f"order report: required column {column!r} is missing "
                              f"(columns: {', '.join(frame.columns)})")
-    return frame
+    return frame.drop(columns=[c for c in frame.columns if _is_buyer_data(c)])
+
+
+def _is_buyer_data(column: str) -> bool:
+    return column == "purchase-order-number" or (column.startswith(_PII_PREFIXES) and column not in _NOT_PII)

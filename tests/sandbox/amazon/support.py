@@ -14,7 +14,8 @@ from sales_channel.sandbox.common.clock import parse_iso
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS
 
 MODELS = Path(__file__).resolve().parents[2] / "contract" / "models" / "amazon"
-MODEL_FILES = {"orders": "orders_2026-01-01.json", "ordersV0": "ordersV0.json", "feeds": "feeds_2021-06-30.json"}
+MODEL_FILES = {"orders": "orders_2026-01-01.json", "ordersV0": "ordersV0.json", "feeds": "feeds_2021-06-30.json",
+               "reports": "reports_2021-06-30.json"}
 ALL_DATA = "BUYER,RECIPIENT,PROCEEDS,EXPENSE,PROMOTION,CANCELLATION,FULFILLMENT,PACKAGES,TAX,PAYMENT,FULFILLMENT_ORDERS"
 CREDS = DEFAULT_CREDENTIALS
 
@@ -44,6 +45,15 @@ class Contract:
                     response = op["responses"][str(status)]
                     return response.get("schema")
         raise KeyError(f"{operation} is not in model {model}")
+
+    def check_definition(self, model: str, definition: str, body: Any) -> None:
+        """Assert a body (e.g. a request the client sent) matches ``#/definitions/<definition>``."""
+        validator = jsonschema.Draft4Validator(
+            {"$ref": f"#/definitions/{definition}", "definitions": self._models[model]["definitions"]},
+            format_checker=_formats)
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+        assert not errors, f"{definition} body violates the model: " + "; ".join(
+            f"{list(e.path)}: {e.message}" for e in errors[:5])
 
     def check(self, model: str, operation: str, response: requests.Response) -> Any:
         """Assert the response's body matches the model; return the decoded body."""
