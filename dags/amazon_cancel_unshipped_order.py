@@ -46,6 +46,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import conf, dag, task
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.operators.feeds import FollowFeedsOperator
 from sales_channel.airflow.params import amazon_order_id_param, choice_param, text_param
 from sales_channel.pipeline.operations.requests import CANCEL_REASON_LABELS, MAX_NOTE_CHARS
@@ -56,8 +57,9 @@ from sales_channel.pipeline.operations.requests import CANCEL_REASON_LABELS, MAX
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)},
+    **dag_alerting("amazon_cancel_unshipped_order",
+                   default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)}),
     tags=["amazon", "commerce", "orders", "cancel", "manual"],
     params={
         "amazon_order_id": amazon_order_id_param(description="The unshipped Amazon order to cancel (3-7-7 digits, "

@@ -40,6 +40,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import conf, dag, task, task_group
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.assets import AMAZON_ORDERS
 
 
@@ -49,8 +50,9 @@ from sales_channel.airflow.assets import AMAZON_ORDERS
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)},
+    **dag_alerting("amazon_order_import",
+                   default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)}),
     tags=["amazon", "commerce", "orders", "import"],
     doc_md=__doc__,
 )

@@ -46,6 +46,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, TriggerRule, conf, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.assets import AMAZON_ORDERS
 from sales_channel.airflow.operators.feeds import FollowFeedsOperator
 
@@ -59,8 +60,9 @@ from sales_channel.airflow.operators.feeds import FollowFeedsOperator
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)},
+    **dag_alerting("amazon_order_status_sync",
+                   default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)}),
     tags=["amazon", "commerce", "orders", "status-sync"],
     doc_md=__doc__,
 )

@@ -36,6 +36,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.params import amazon_order_id_param, store_param, window_params
 
 
@@ -44,8 +45,9 @@ from sales_channel.airflow.params import amazon_order_id_param, store_param, win
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)},
+    **dag_alerting("amazon_reimport_orders",
+                   default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(hours=1)}),
     tags=["amazon", "commerce", "orders", "manual"],
     params={
         "amazon_order_id": amazon_order_id_param(

@@ -33,6 +33,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.params import id_param, store_param
 
 
@@ -41,8 +42,9 @@ from sales_channel.airflow.params import id_param, store_param
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=15)},
+    **dag_alerting("amazon_resend_shipment",
+                   default_args={"owner": "sales-channel", "retries": 3, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=15)}),
     tags=["amazon", "commerce", "orders", "shipments", "manual"],
     params={
         "store": store_param(required=True, description="The store's key in the Variable sales_channel_stores "

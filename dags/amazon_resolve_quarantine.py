@@ -40,6 +40,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.params import (
     amazon_order_id_param,
     choice_param,
@@ -60,8 +61,9 @@ SKIP = "Skip (action: skip it)"
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)},
+    **dag_alerting("amazon_resolve_quarantine",
+                   default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)}),
     tags=["amazon", "commerce", "orders", "quarantine", "manual"],
     params={
         "amazon_order_id": amazon_order_id_param(description="The quarantined order (3-7-7 digits, e.g. "
