@@ -178,7 +178,8 @@ class Store(SqliteState):
         return json.loads(rows[0][0]) if rows else None
 
     def put_report(self, report: dict[str, Any]) -> None:
-        self._execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
+        # An update keeps the row (and its rowid: the order reports were created in).
+        self._execute("INSERT INTO reports VALUES (?, ?, ?) ON CONFLICT (report_id) DO UPDATE SET doc = excluded.doc",
                       (report["reportId"], report["createdTime"], json.dumps(report)))
 
     def get_report(self, report_id: str) -> dict[str, Any] | None:
@@ -188,7 +189,7 @@ class Store(SqliteState):
     def all_reports(self) -> list[dict[str, Any]]:
         """Every report, newest first (getReports filters them; a seller has a few hundred at most)."""
         return [json.loads(row[0]) for row in self._query(
-            "SELECT doc FROM reports ORDER BY created_time DESC, report_id DESC")]
+            "SELECT doc FROM reports ORDER BY created_time DESC, rowid DESC")]
 
     def orders_in_range(self, column: str, start: str, end: str) -> list[dict[str, Any]]:
         """Orders whose ``column`` (created_time or last_updated_time) lies in [start, end]."""
