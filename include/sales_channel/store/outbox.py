@@ -200,6 +200,14 @@ class OutboxRepository:
         with self._sessions.read() as session:
             return list(session.scalars(statement.order_by(OutboxItem.id).limit(limit)))
 
+    def unfinished(self, targets: Sequence[str]) -> list[OutboxItem]:
+        """The items of these targets that are not confirmed (pending, claimed, sent, held or failed),
+        oldest first: the work left undone that the reconciliation checks."""
+        with self._sessions.read() as session:
+            return list(session.scalars(select(OutboxItem).where(
+                OutboxItem.target.in_(list(targets)), OutboxItem.status != OutboxStatus.CONFIRMED,
+            ).order_by(OutboxItem.id)))
+
     def release(self, item_id: int, payload: dict[str, Any]) -> bool:
         """A held item becomes due now, with its completed ``payload``; False when it is not held."""
         ensure_no_pii(payload, f"outbox payload of item {item_id}")

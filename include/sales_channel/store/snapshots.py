@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sales_channel.domain.amazon_order import MAX_NESTING, ORDER_ID_PATTERN, nesting_beyond
@@ -106,6 +106,14 @@ class SnapshotRepository:
                     AmazonOrder.seller_account == seller_account, AmazonOrder.amazon_order_id.in_(batch)))
                 found.update((row.amazon_order_id, row) for row in rows)
         return found
+
+    def count_created(self, seller_account: str, marketplace_ids: Sequence[str], since: datetime,
+                      until: datetime) -> int:
+        """How many orders of these marketplaces created in ``[since, until)`` the channel database knows."""
+        with self._sessions.read() as session:
+            return session.scalar(select(func.count()).select_from(AmazonOrder).where(
+                AmazonOrder.seller_account == seller_account, AmazonOrder.marketplace_id.in_(list(marketplace_ids)),
+                AmazonOrder.created_time >= since, AmazonOrder.created_time < until)) or 0
 
     def linked_changed(self, seller_account: str, marketplace_ids: Sequence[str], store_code: str, *,
                        since: datetime, until: datetime, after: tuple[datetime, str] | None = None,
