@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-status-sync lint install clean
+.PHONY: run test bench bench-status-sync bench-reconcile lint install clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ bench: $(STAMP)
 
 bench-status-sync: $(STAMP)
 	$(PY) bench/status_sync.py --orders 2000 --time-scale 10
+
+bench-reconcile: $(STAMP)
+	$(PY) bench/reconcile_scale.py --orders 1000000
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dags plugins include tests bench scripts

@@ -73,7 +73,8 @@ TRANSIENT_ERRORS = ("ambiguous", "ServerError", "QuotaExceededError", "Transport
                     "DocumentTransferError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout")
 MAX_EDIT_HOPS = 20  # an order edited more often than this is left to a person (its link resolves to nothing)
 
-PENDING, UNSHIPPED, PARTIAL, SHIPPED, CANCELLED = range(len(ORDER_STATUSES))
+UNSHIPPED, PARTIAL, SHIPPED, CANCELLED = (ORDER_STATUSES.index(name) for name in
+                                           ("unshipped", "partially_shipped", "shipped", "cancelled"))
 MERCHANT, AMAZON = 0, 1
 _UNSENT = ("pending", "claimed", "sent", "held")
 _DETAIL_ERROR_CHARS = 200
@@ -115,10 +116,8 @@ def _times(series: pd.Series) -> np.ndarray:
 
 def _ids(series: pd.Series) -> np.ndarray:
     """Object array of the column's strings, None for <NA> or ""."""
-    values = series.to_numpy(dtype=object, na_value=None)
-    if len(values):
-        values[values == ""] = None
-    return values
+    values = series.to_numpy(dtype=object, na_value=None)  # may be the frame's own array: never written to
+    return np.where(values == "", None, values) if len(values) else values
 
 
 def _codes(series: pd.Series | np.ndarray, categories: tuple[str, ...]) -> np.ndarray:

@@ -19,11 +19,13 @@ with ``pd.read_csv(sep="\\t", dtype=str, keep_default_na=False)``) into ``amazon
   cell); an empty cell is no charge (Amazon leaves absent charges empty, e.g. a pending order's price),
   anything else must be a plain decimal with at most the currency's decimals (trailing zeros allowed);
 * discounts count as amounts off whatever their sign in the report;
-* ``order-status`` is normalised (Pending, PendingAvailability → pending; Unshipped; PartiallyShipped and
-  Shipping → partially_shipped; Shipped; Cancelled/Canceled → cancelled), ``fulfillment-channel`` too
-  (Amazon/AFN → amazon, Merchant/MFN → merchant); an unknown value is refused;
+* ``order-status`` is normalised from the report's spellings (``amazon.reports.ORDER_STATUSES``: Pending,
+  Unshipped, Shipping, Shipped, Cancelled) and Amazon's others (PendingAvailability → pending,
+  PartiallyShipped → partially_shipped, Canceled → cancelled, Unfulfillable → unfulfillable: a sixth
+  status the contract lacked, never imported, so a report holding one is not refused); ``fulfillment-channel``
+  too (Amazon/AFN → amazon, Merchant/MFN → merchant); any other value is refused, naming it and the order;
 * ``quantity_shipped`` is the report's ``quantity-shipped`` when it has one, else the quantity of items
-  whose ``item-status`` is Shipped, else the quantity when the order is shipped, else 0.
+  whose ``item-status`` is Shipped (at least one unit shipped) or of a shipped order, else 0.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sales_channel.amazon.reports import FULFILLMENT_CHANNELS, ORDER_REPORT_COLUMNS
+from sales_channel.amazon.reports import ORDER_STATUSES as REPORT_ORDER_STATUSES
 from sales_channel.domain.errors import shown
 from sales_channel.domain.money import minor_units
 
 STRING, INT64, NULLABLE_INT, DATETIME = "string", "int64", "Int64", "datetime"
 
-ORDER_STATUSES = ("pending", "unshipped", "partially_shipped", "shipped", "cancelled")
+ORDER_STATUSES = ("pending", "unshipped", "partially_shipped", "shipped", "cancelled", "unfulfillable")
 FULFILLMENTS = ("merchant", "amazon")
 OUTBOX_STATUSES = ("pending", "claimed", "sent", "confirmed", "failed", "held")
 
@@ -205,20 +209,14 @@ class Inputs:
 
 # -- the order report -------------------------------------------------------------------------------
 
-REPORT_COLUMNS = (
-    "amazon-order-id", "purchase-date", "last-updated-date", "order-status", "fulfillment-channel",
-    "sales-channel", "sku", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
-    "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount",
-)
 CHARGES = ("item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax")
 DISCOUNTS = ("item-promotion-discount", "ship-promotion-discount")
-
-_REPORT_STATUSES = {
-    "pending": "pending", "pendingavailability": "pending", "unshipped": "unshipped",
-    "partiallyshipped": "partially_shipped", "shipping": "partially_shipped", "shipped": "shipped",
-    "cancelled": "cancelled", "canceled": "cancelled",
-}
-_REPORT_FULFILLMENTS = {"amazon": "amazon", "afn": "amazon", "merchant": "merchant", "mfn": "merchant"}
+# The report's own spellings (amazon.reports) and the other spellings Amazon uses for the same status.
+_REPORT_STATUSES = {key.lower(): value for key, value in REPORT_ORDER_STATUSES.items()} | {
+    "pendingavailability": "pending", "partiallyshipped": "partially_shipped", "canceled": "cancelled",
+    "unfulfillable": "unfulfillable"}
+_REPORT_FULFILLMENTS = {key.lower(): value for key, value in FULFILLMENT_CHANNELS.items()} | {
+    "afn": "amazon", "mfn": "merchant"}
 _AMOUNT = r"-?[0-9]{1,16}(?:\.[0-9]{1,8})?"
 _COUNT = r"[0-9]{1,9}"
 
@@ -229,7 +227,7 @@ class _Report:
     def __init__(self, raw: pd.DataFrame) -> None:
         if not isinstance(raw, pd.DataFrame):
             raise ValueError(f"order report: expected a pandas DataFrame, got {type(raw).__name__}")
-        missing = [column for column in REPORT_COLUMNS if column not in raw.columns]
+        missing = [column for column in ORDER_REPORT_COLUMNS if column not in raw.columns]
         if missing:
             raise ValueError(f"order report: column {missing[0]!r} is missing")
         self.raw = raw
@@ -271,7 +269,7 @@ class _Report:
         normal = values.str.lower().map(mapping)
         bad = normal.isna().to_numpy()
         if bad.any():
-            raise self.fail(column, bad, f"unknown value (known: {', '.join(sorted(set(mapping)))})")
+            raise self.fail(column, bad, "unknown value")
         return normal.astype("string")
 
     def minor(self, column: str, exponents: np.ndarray) -> np.ndarray:
@@ -323,10 +321,9 @@ def amazon_items_from_report(raw: pd.DataFrame,
     quantity = report.count("quantity")
     if "quantity-shipped" in raw.columns:
         shipped = report.count("quantity-shipped")
-    elif "item-status" in raw.columns:
-        shipped = np.where((report.text("item-status").str.lower() == "shipped").to_numpy(dtype=bool), quantity, 0)
-    else:
-        shipped = np.where((status == "shipped").to_numpy(dtype=bool), quantity, 0)
+    else:  # item-status Shipped: at least one unit shipped; the order's status says the rest
+        item_shipped = (report.text("item-status").str.lower() == "shipped").to_numpy(dtype=bool)
+        shipped = np.where(item_shipped | (status == "shipped").to_numpy(dtype=bool), quantity, 0)
     items = pd.DataFrame({
         "amazon_order_id": report.order_ids,
         "purchase_date": report.time("purchase-date"),
