@@ -19,7 +19,7 @@ from sales_channel.airflow.alerting import DEADLINE_MINUTES, HINTS, dag_alerting
 from sales_channel.airflow.notifiers import AlertDeliveryError, Message, SalesChannelNotifier, deliver
 
 from tests.dags.conftest import DAGS, run_dag
-from tests.fixtures.alert_receivers import SMTP_PASSWORD, WEBHOOK_TOKEN, smtp_server, webhook  # noqa: F401
+from tests.fixtures.alert_receivers import SMTP_PASSWORD, WEBHOOK_TOKEN
 
 DAG_ID = "amazon_order_import"
 
