@@ -275,6 +275,8 @@ class _Report:
     def minor(self, column: str, exponents: np.ndarray) -> np.ndarray:
         """The column in minor units, parsing each distinct text once (prices repeat across rows)."""
         codes, texts = pd.factorize(self.text(column).to_numpy(dtype=object))
+        if not len(texts):
+            return np.zeros(0, dtype=np.int64)
         texts = pd.Series(texts, dtype="string")
         bad_text = ~(texts.str.fullmatch(_AMOUNT) | (texts == "")).to_numpy(dtype=bool)
         if bad_text.any():
