@@ -133,6 +133,8 @@ def _varied_orders(control: SandboxControl) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("report_type", [ORDERS_BY_LAST_UPDATE, ORDERS_BY_ORDER_DATE])
 def test_order_report_agrees_with_search_orders_and_the_commerce_totals(recorded, control, report_type):
     client, session = recorded
+    # Every lifecycle event applied first: no order may move between the report and the search.
+    control._json("POST", "/lifecycle/advance", json={"seconds": None})
     added = _varied_orders(control)
     partly = added[1]
     client.confirm_shipment(partly["orderId"], MARKETPLACE_US, PackageDetail.model_validate({
@@ -303,8 +305,7 @@ def test_document_urls_refused_when_forged_or_expired(recorded, control, amazon)
     assert client.stats.operations["downloadReportDocument"].calls == 3  # refusals are not retried
 
 
-def test_usage_plan_429_for_a_process_not_sharing_the_buckets_never_for_one_that_paces(sandbox_factory, make_client,
-                                                                                        control):
+def test_usage_plan_429_for_a_process_not_sharing_the_buckets_never_for_one_that_paces(sandbox_factory, make_client):
     server = sandbox_factory("amazon", orders=5, time_scale=1.0)  # Amazon's real plans: 0.0167/s, burst 15
     end = datetime.now(UTC)
     first = make_client(base_url=server.url, rate_scale=1.0)
@@ -317,14 +318,16 @@ def test_usage_plan_429_for_a_process_not_sharing_the_buckets_never_for_one_that
     with pytest.raises(QuotaExceededError) as throttled:
         other.create_report(ORDERS_BY_ORDER_DATE, [MARKETPLACE_US], end - timedelta(days=1), end)
     assert (throttled.value.status, throttled.value.code) == (429, "QuotaExceeded")
-    # Paced at the plan (the F = 1000 sandbox): 20 creates spend the burst, wait for refills, never a 429.
-    paced = make_client()
+    # Paced at the plan: 20 creates spend the burst, wait for refills, never a 429. (F = 100: a token
+    # every 0.6 s, far above the scheduling jitter of a busy test machine.)
+    steady = sandbox_factory("amazon", orders=5, time_scale=100.0)
+    paced = make_client(base_url=steady.url, rate_scale=100.0)
     for _ in range(20):
         paced.create_report(ORDERS_BY_ORDER_DATE, [MARKETPLACE_US], end - timedelta(days=1), end)
     stats = paced.stats.operations["createReport"]
     assert (stats.calls, stats.throttled) == (20, 0) and stats.rate_wait_s > 0
     # A 429 the client did not cause is retried after a token interval.
-    control.faults(fail_next=1, error_statuses=[429], operations=["getReport"])
+    SandboxControl(steady.url).faults(fail_next=1, error_statuses=[429], operations=["getReport"])
     report_id = paced.create_report(ORDERS_BY_ORDER_DATE, [MARKETPLACE_US], end - timedelta(days=1), end)
     assert paced.get_report(report_id).report_id == report_id
     assert (paced.stats.operations["getReport"].throttled, paced.stats.operations["getReport"].calls) == (1, 2)

@@ -148,7 +148,8 @@ def test_raw_orders_and_non_report_documents_are_left_out(amazon, contract):
         "NotFound"
 
 
-def test_get_reports_filters_and_pages(amazon, contract):
+def test_get_reports_filters_and_pages(amazon_factory, contract):
+    amazon = amazon_factory(orders=5, time_scale=1.0)  # the reports stay IN_QUEUE while the test runs
     created = [_create(amazon, contract, reportType=kind) for kind in (BY_UPDATE, BY_UPDATE, BY_UPDATE, BY_DATE)]
     first = contract.check("reports", "getReports", amazon.get(REPORTS, params={"reportTypes": BY_UPDATE,
                                                                                  "pageSize": 2}))
