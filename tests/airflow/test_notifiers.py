@@ -133,10 +133,11 @@ def test_a_connection_of_another_type_or_without_recipients_is_named(monkeypatch
 NOT_YET_ALERTING = {"amazon_order_reconciliation", "amazon_order_report"}
 
 
-def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db):
+def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk import DeadlineReference
 
+    monkeypatch.setenv("AIRFLOW__SALES_CHANNEL__DEADLINE_ALERTS", "True")  # off in unit-test mode (dag.test())
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     for dag in bag.dags.values():
@@ -153,9 +154,12 @@ def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db):
 
 
 def test_a_deadline_is_configurable_per_dag(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__SALES_CHANNEL__DEADLINE_ALERTS", "True")
     monkeypatch.setenv("AIRFLOW__SALES_CHANNEL__DEADLINE_MINUTES_AMAZON_ORDER_IMPORT", "12.5")
     assert deadline_alert("amazon_order_import").interval == timedelta(minutes=12.5)
     assert dag_alerting("amazon_some_manual_dag", {"retries": 2})["deadline"].interval == timedelta(minutes=30)
+    monkeypatch.delenv("AIRFLOW__SALES_CHANNEL__DEADLINE_ALERTS")
+    assert dag_alerting("amazon_order_import", {})["deadline"] is None, "unit-test mode: dag.test() cannot take one"
 
 
 def test_a_missed_deadline_is_delivered_by_the_triggerers_callback(monkeypatch, webhook):
