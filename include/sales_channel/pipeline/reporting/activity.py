@@ -7,8 +7,9 @@ What each measure counts, on the UTC day it happened (an order is counted once p
 
 * ``received`` — orders purchased on Amazon that day (the snapshot's ``created_time``);
 * ``imported`` — Commerce orders created for them that day (the link's ``created_at``);
-* ``shipped`` — orders whose first package Amazon has shipped that day (``shipTime`` of the snapshot's
-  packages: confirmed by us for merchant-fulfilled orders, shipped by Amazon for Amazon-fulfilled ones);
+* ``shipped`` — orders (now shipped or partially shipped) whose first package left that day (``shipTime``
+  of the snapshot's packages, as confirmed by us for merchant-fulfilled orders); an order without package
+  times (Amazon gives none for most Amazon-fulfilled orders) on the day of its last update on Amazon;
 * ``refunded`` — orders whose first refund Amazon processed that day (the outbox's ``amazon_refund``);
 * ``cancelled`` — orders Amazon reports cancelled, on the day of their last update on Amazon.
 
@@ -202,8 +203,10 @@ def _orders(conn: Connection, accounts: list[str], period: Period, links: pd.Dat
     orders = pd.concat([orders, *extra], ignore_index=True) if extra else orders
     orders["fulfillment_channel"] = orders["fulfillment_channel"].fillna("UNKNOWN")
     orders["status"] = orders["status"].fillna("UNKNOWN")
-    orders["shipped_at"] = [_first_ship_time(packages) if status in _SHIPPED else pd.NaT
-                            for packages, status in zip(orders["packages"], orders["status"], strict=True)]
+    packed = pd.to_datetime(pd.Series([_first_ship_time(p) for p in orders["packages"]], index=orders.index,
+                                      dtype=object), utc=True)
+    orders["shipped_at"] = packed.fillna(pd.to_datetime(orders["last_updated_time"], utc=True)).where(
+        orders["status"].isin(_SHIPPED))
     return orders.drop(columns="packages")
 
 
