@@ -2,7 +2,8 @@
 ### Amazon order reconciliation
 
 The daily proof that Amazon and Commerce agree about every order, with the safe repairs made. It runs at
-02:00 UTC over **the orders created the previous day** (the run's data interval), and on demand with the
+02:00 UTC over **the orders bought in the 24 hours before** (the run's data interval: Amazon's reports
+lag up to half an hour), and on demand with the
 form: a *store* (empty: every active store) and a *window start* and *end* (empty: the run's interval;
 at most 31 days).
 

@@ -156,8 +156,10 @@ class Repairs:
         if item is None:
             return False, f"outbox row {kind} {source} no longer exists"
         if item.status == OutboxStatus.PENDING:
-            return False, (f"outbox row {kind} {source} is queued already (due {item.next_attempt_at:%Y-%m-%dT%H:%M:%SZ}) "
-                           "but has not been sent: is the flow that sends it running?")
+            due = f"{item.next_attempt_at:%Y-%m-%dT%H:%M:%SZ}"
+            if finding["kind"] == "outbox_unsent":  # queued for longer than allowed: its flow is not sending it
+                return False, f"outbox row {kind} {source} is queued (due {due}) but unsent: is its flow running?"
+            return True, f"outbox row {kind} {source} is queued already (due {due}): its flow sends it"
         return False, f"outbox row {kind} {source} is being worked on right now ({item.status}); not re-queued"
 
     def _record(self, repaired: pd.DataFrame) -> None:
