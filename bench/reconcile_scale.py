@@ -29,6 +29,7 @@ import pandas as pd
 from sales_channel.pipeline.reconciliation.compare import KINDS, Policy, classify
 from sales_channel.pipeline.reconciliation.frames import (
     AMAZON_ITEMS,
+    CATEGORICAL_ITEM_COLUMNS,
     COMMERCE_ITEMS,
     COMMERCE_ORDERS,
     LINKS,
@@ -64,7 +65,9 @@ def order_ids(start: int, count: int) -> np.ndarray:
 
 
 def strings(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype="string")
+    """A string column whose every cell is a string object of its own, as a loader's (read_csv, a database
+    driver) are: no cached hash or shared object makes the joins cheaper than they would be."""
+    return pd.Series([None if v is None else v.encode().decode() for v in values], dtype="string")
 
 
 def utc(ns: np.ndarray) -> pd.Series:
@@ -273,6 +276,7 @@ class Synthetic:
             "marketplace": strings(MARKETPLACES[self.currency[io]]), "sku": strings(self.sku_names(self.sku)),
             "quantity": self.quantity, "quantity_shipped": self.shipped,
             "currency": strings(CURRENCIES[self.currency[io]]), "total_minor": self.item_total})
+        items = items.astype(dict.fromkeys(CATEGORICAL_ITEM_COLUMNS, "category"))  # as amazon_items_from_report
         # Orders bought before the report's window: in Commerce and linked, not in the report.
         earlier = max(1, n // 20)
         earlier_ids = order_ids(n, earlier)
@@ -304,7 +308,7 @@ class Synthetic:
             pd.DataFrame({"commerce_entity_id": 30_000_000 + np.arange(earlier), "sku": self.sku_names(np.zeros(earlier, int)),
                           "qty_ordered": 1, "qty_shipped": 1, "qty_refunded": 0, "qty_canceled": 0}),
             *self.extra_items], ignore_index=True)
-        commerce_items["sku"] = commerce_items["sku"].astype("string")
+        commerce_items["sku"] = strings(commerce_items["sku"].to_numpy(object))
         linked = np.flatnonzero(self.linked)
         link_entity = self.entity[linked].copy()
         moved = np.array(list(self.link_override), dtype=np.int64)
@@ -312,7 +316,8 @@ class Synthetic:
         links = pd.DataFrame({"amazon_order_id": strings(np.r_[self.ids[linked], earlier_ids]),
                               "commerce_entity_id": np.r_[link_entity, 30_000_000 + np.arange(earlier)]})
         quarantine = pd.DataFrame(self.quarantine_rows, columns=["amazon_order_id", "reason_code", "first_seen_at"])
-        quarantine = quarantine.astype({"amazon_order_id": "string", "reason_code": "string"})
+        for column in ("amazon_order_id", "reason_code"):
+            quarantine[column] = strings(quarantine[column].to_numpy(object))
         quarantine["first_seen_at"] = utc(quarantine["first_seen_at"].to_numpy(np.int64))
         # Confirmed rows of every other shipped merchant order (the outbox the sync leaves behind).
         confirmed = self.confirmed
@@ -322,7 +327,8 @@ class Synthetic:
                           "updated_at": self.now_ns - rng.integers(3600, 30 * 86_400, len(confirmed)) * 10**9,
                           "last_error": ""}),
             pd.DataFrame(self.outbox_rows, columns=list(OUTBOX))], ignore_index=True)
-        outbox = outbox.astype({c: "string" for c in ("kind", "source_id", "status", "amazon_order_id", "last_error")})
+        for column in ("kind", "source_id", "status", "amazon_order_id", "last_error"):
+            outbox[column] = strings(outbox[column].to_numpy(object))
         outbox["updated_at"] = utc(outbox["updated_at"].to_numpy(np.int64))
         return Inputs(amazon_items=items[list(AMAZON_ITEMS)], commerce_orders=orders[list(COMMERCE_ORDERS)],
                       commerce_items=commerce_items[list(COMMERCE_ITEMS)], links=links[list(LINKS)],
@@ -341,6 +347,7 @@ def main() -> None:
     inputs = world.inputs()
     policy = Policy(now=NOW, connected_since=NOW - timedelta(days=365), import_enabled=True, import_fba=True,
                     quarantine_stuck_after=timedelta(hours=24), outbox_stuck_after=timedelta(hours=2))
+    before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     result = classify(inputs, policy)
     elapsed = time.perf_counter() - started
@@ -353,6 +360,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "reconcile_scale", "orders": args.orders, "items": len(inputs.amazon_items),
         "elapsed_s": round(elapsed, 3), "peak_rss_mb": round(peak_kib / 1024, 1),
+        "peak_rss_before_classify_mb": round(before_kib / 1024, 1),
         "found": len(findings), "planted": len(world.truth), "false_positives": len(found - world.truth),
         "missed": len(world.truth - found), "by_kind": {kind: result.counts[kind] for kind in KINDS},
         "orders_checked": result.orders_checked, "ok": result.ok,

@@ -39,6 +39,28 @@ def test_orders_every_side_agrees_on_give_no_finding():
     assert set(result.counts) == set(KINDS) and not any(result.counts.values())
 
 
+def planted_everywhere() -> World:
+    world = clean_world()
+    world.amazon_order("111-0000100-0000100", LINES)  # missing
+    world.commerce_order(1100, "999-0000100-0000100", LINES)  # orphan
+    world.commerce_order(1101, "111-0000001-0000001", [("MUG-01", 2, 2598), ("TEA-02", 1, 899)])  # duplicate
+    world.orders[1]["grand_total_minor"] += 1
+    world.items[5]["sku"] = "TEA-09"
+    world.outbox_row(REFUND_KIND, "store/x/creditmemo/1", "failed", "111-0000002-0000002", age=timedelta(hours=1),
+                     last_error="ServerError: createFeed 503 InternalFailure")
+    return world
+
+
+def test_categorical_columns_give_the_same_findings_as_strings():
+    inputs = planted_everywhere().inputs()
+    as_categories = {name: getattr(inputs, name).astype({
+        column: "category" for column, dtype in getattr(inputs, name).dtypes.items() if dtype == "string"})
+        for name in Inputs.__dataclass_fields__}
+    expected = classify(inputs, policy()).findings
+    assert len(expected) == 6
+    pd.testing.assert_frame_equal(classify(Inputs(**as_categories), policy()).findings, expected)
+
+
 def test_classify_leaves_its_inputs_as_they_were():
     world = clean_world()
     world.commerce_order(1100, "", LINES)  # an empty ext_order_id

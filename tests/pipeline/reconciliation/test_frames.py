@@ -32,10 +32,17 @@ def test_amounts_add_up_exactly_in_minor_units_with_discounts_taken_off():
     # 25.98 + 2.14 + 4.99 + 0.41 - 2.00 - 4.99, whichever sign the discounts have
     assert items["total_minor"].tolist() == [2653, 2653]
     assert items.dtypes.astype(str).to_dict() == {
-        "amazon_order_id": "string", "purchase_date": "datetime64[ns, UTC]", "last_updated": "datetime64[ns, UTC]",
-        "order_status": "string", "fulfillment": "string", "marketplace": "string", "sku": "string",
-        "quantity": "int64", "quantity_shipped": "int64", "currency": "string", "total_minor": "int64"}
+        "amazon_order_id": "category", "purchase_date": "datetime64[ns, UTC]", "last_updated": "datetime64[ns, UTC]",
+        "order_status": "category", "fulfillment": "category", "marketplace": "category", "sku": "string",
+        "quantity": "int64", "quantity_shipped": "int64", "currency": "category", "total_minor": "int64"}
+    assert items["amazon_order_id"].tolist() == ["111-0000001-0000001", "111-0000002-0000002"]
     assert list(items.columns) == list(AMAZON_ITEMS)
+
+
+def test_skus_can_be_translated_through_the_sku_map_as_the_loaders_do():
+    items = amazon_items_from_report(report({}, {"amazon-order-id": "111-0000002-0000002", "sku": "FP-1000-AMZ"}))
+    items["sku"] = items["sku"].replace({"FP-1000-AMZ": "FRENCH-PRESS-1L"})
+    assert validate_amazon_items(items)["sku"].tolist() == ["MUG-01", "FRENCH-PRESS-1L"]
 
 
 def test_each_currency_has_its_own_minor_units_and_empty_cells_are_no_charge():

@@ -114,14 +114,68 @@ def _times(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype="datetime64[ns]").view(np.int64)  # UTC nanoseconds
 
 
-def _ids(series: pd.Series) -> np.ndarray:
-    """Object array of the column's strings, None for <NA> or ""."""
+def _ids(series: pd.Series, *, may_be_empty: bool = False) -> np.ndarray:
+    """Object array of the column's strings (None for <NA> or "" in a column that may have no value)."""
+    if not may_be_empty:  # validated: a string on every row
+        return series.to_numpy(dtype=object)
     values = series.to_numpy(dtype=object, na_value=None)  # may be the frame's own array: never written to
     return np.where(values == "", None, values) if len(values) else values
 
 
-def _codes(series: pd.Series | np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
-    return pd.Categorical(series, categories=categories).codes.astype(np.int8)
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values without consecutive repeats, and each value's run (a report lists an order's items together,
+    so only about one id per order is hashed)."""
+    if not len(values):
+        return values, np.zeros(0, dtype=np.int64)
+    starts = np.r_[True, values[1:] != values[:-1]]
+    return values[starts], np.cumsum(starts) - 1
+
+
+def _joint_codes(parts: list[pd.Series | np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Integer codes of several string columns over the union of their values (-1: no value), and the values.
+
+    Only a categorical's categories are hashed, and of other columns each run of repeats once."""
+    pieces, positions = [], []
+    for part in parts:
+        if isinstance(part, pd.Series) and isinstance(part.dtype, pd.CategoricalDtype):
+            pieces.append(np.asarray(part.cat.categories, dtype=object))
+            positions.append(part.cat.codes.to_numpy(dtype=np.int64))
+        else:
+            piece, position = _runs(part if isinstance(part, np.ndarray) else _ids(part))
+            pieces.append(piece)
+            positions.append(position)
+    codes, uniques = pd.factorize(np.concatenate(pieces), use_na_sentinel=True)
+    joint, offset = [], 0
+    for piece, position in zip(pieces, positions, strict=True):
+        local = codes[offset:offset + len(piece)]
+        offset += len(piece)
+        joint.append(np.where(position >= 0, local[np.maximum(position, 0)], -1) if len(local)
+                     else np.full(len(position), -1, dtype=np.int64))
+    return joint, np.asarray(uniques, dtype=object)
+
+
+def _aggregate(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (sorted) and the sum of their values."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    if not len(keys):
+        return keys, values[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return keys[starts], np.add.reduceat(values[order], starts)
+
+
+def _unmatched(keys: np.ndarray, values: np.ndarray, other_keys: np.ndarray, other_values: np.ndarray) -> np.ndarray:
+    """The keys whose value differs from the other side's (absent there counts as 0)."""
+    if not len(other_keys):
+        return keys[values != 0]
+    position = np.minimum(np.searchsorted(other_keys, keys), len(other_keys) - 1)
+    there = other_keys[position] == keys
+    return keys[np.where(there, other_values[position], 0) != values]
+
+
+def _codes(series: pd.Series, rows: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
+    """The codes of ``series`` at ``rows`` among ``categories`` (a categorical is recoded, not hashed)."""
+    return pd.Categorical(series.iloc[rows], categories=categories).codes.astype(np.int8)
 
 
 def _cat(*parts: object) -> pd.Series:
@@ -160,14 +214,10 @@ class _Sides:
 
     def __init__(self, inputs: Inputs) -> None:
         items, orders, links = inputs.amazon_items, inputs.commerce_orders, inputs.links
-        parts = [_ids(items["amazon_order_id"]), _ids(orders["ext_order_id"]), _ids(links["amazon_order_id"]),
-                 _ids(inputs.quarantine["amazon_order_id"]), _ids(inputs.outbox["amazon_order_id"])]
-        codes, self.uniques = pd.factorize(np.concatenate(parts), use_na_sentinel=True)
-        bounds = np.cumsum([0] + [len(p) for p in parts])
-        self.item_code, ext_code, link_code, self.quarantine_code, self.outbox_code = (
-            codes[bounds[i]:bounds[i + 1]] for i in range(len(parts)))
-        n = self.n = len(self.uniques)
-        self.ids = np.asarray(self.uniques, dtype=object)
+        (self.item_code, ext_code, link_code, self.quarantine_code, self.outbox_code), self.ids = _joint_codes([
+            items["amazon_order_id"], _ids(orders["ext_order_id"], may_be_empty=True), links["amazon_order_id"],
+            inputs.quarantine["amazon_order_id"], _ids(inputs.outbox["amazon_order_id"], may_be_empty=True)])
+        n = self.n = len(self.ids)
 
         # Amazon: one row per order from its items (grouped by sorting the codes).
         order = np.argsort(self.item_code, kind="stable")
@@ -188,14 +238,13 @@ class _Sides:
         self.total = per_order("total_minor")
         self.quantity_shipped = per_order("quantity_shipped")
         self.status = np.full(n, -1, dtype=np.int8)
-        self.status[report_codes] = _codes(items["order_status"].to_numpy(dtype=object)[first], ORDER_STATUSES)
+        self.status[report_codes] = _codes(items["order_status"], first, ORDER_STATUSES)
         self.fulfillment = np.full(n, -1, dtype=np.int8)
-        self.fulfillment[report_codes] = _codes(items["fulfillment"].to_numpy(dtype=object)[first],
-                                                ("merchant", "amazon"))
+        self.fulfillment[report_codes] = _codes(items["fulfillment"], first, ("merchant", "amazon"))
         self.purchase = np.zeros(n, dtype=np.int64)
         self.purchase[report_codes] = _times(items["purchase_date"])[first]
         self.currency = np.full(n, None, dtype=object)
-        self.currency[report_codes] = items["currency"].to_numpy(dtype=object, na_value=None)[first]
+        self.currency[report_codes] = items["currency"].iloc[first].to_numpy(dtype=object, na_value=None)
 
         # Commerce: per row, and edits resolved.
         self.entity = orders["commerce_entity_id"].to_numpy(dtype=np.int64)
@@ -426,14 +475,18 @@ def classify(inputs: Inputs, policy: Policy) -> Result:
     return out.result(checked, int((s.live & (s.row_code < 0)).sum()))
 
 
-def _transient(outbox: pd.DataFrame) -> np.ndarray:
-    errors = outbox["last_error"].astype("string").fillna("")
+def _transient(outbox: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Whether these rows' last_error is a transient failure's."""
+    errors = pd.Series(outbox["last_error"].to_numpy(dtype=object, na_value="")[rows], dtype="string")
     return errors.str.startswith(TRANSIENT_ERRORS).to_numpy(dtype=bool)
 
 
-def _requeueable(outbox: pd.DataFrame) -> np.ndarray:
-    status = outbox["status"].to_numpy(dtype=object)
-    return np.isin(status, ("pending", "claimed", "sent")) | ((status == "failed") & _transient(outbox))
+def _requeueable(outbox: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    status = outbox["status"].to_numpy(dtype=object)[rows]
+    failed = status == "failed"
+    again = pd.Series(status).isin(("pending", "claimed", "sent")).to_numpy(copy=True)
+    again[failed] = _transient(outbox, rows[failed])
+    return again
 
 
 def _requeueable_confirmations(inputs: Inputs, s: _Sides, codes: np.ndarray) -> np.ndarray:
@@ -447,7 +500,7 @@ def _requeueable_confirmations(inputs: Inputs, s: _Sides, codes: np.ndarray) -> 
     code = s.outbox_code
     rows = np.flatnonzero((code >= 0) & (outbox["kind"].to_numpy(dtype=object) == CONFIRM_KIND))
     rows = rows[wanted[code[rows]]]
-    rows = rows[_requeueable(outbox.iloc[rows])]
+    rows = rows[_requeueable(outbox, rows)]
     source = pd.Series(outbox["source_id"].to_numpy(dtype=object)[rows], index=code[rows])
     source = source[~source.index.duplicated()]
     return source.reindex(codes).to_numpy(dtype=object, na_value=None)
@@ -464,15 +517,17 @@ def _item_mismatches(inputs: Inputs, s: _Sides, out: _Findings, codes: np.ndarra
     item_row = s.item_row
     commerce = np.flatnonzero(item_row >= 0)
     commerce = commerce[order_of_row[item_row[commerce]] >= 0]
-    a_sku = inputs.amazon_items["sku"].to_numpy(dtype=object)[amazon]
-    c_sku = items["sku"].to_numpy(dtype=object)[commerce]
-    sku_code, skus = pd.factorize(np.concatenate([a_sku, c_sku]))
+    (a_sku, c_sku), skus = _joint_codes([inputs.amazon_items["sku"].iloc[amazon], items["sku"].iloc[commerce]])
+    sku_code = np.concatenate([a_sku, c_sku])
     order_code = np.concatenate([s.item_code[amazon], order_of_row[item_row[commerce]]])
     quantity = np.concatenate([inputs.amazon_items["quantity"].to_numpy(dtype=np.int64)[amazon],
                                -items["qty_ordered"].to_numpy(dtype=np.int64)[commerce]])
-    key = order_code * max(len(skus), 1) + sku_code
-    net = pd.Series(quantity).groupby(key, sort=False).sum()
-    wrong = np.unique(net.index.to_numpy()[net.to_numpy() != 0] // max(len(skus), 1))
+    width = max(len(skus), 1)
+    key = order_code * width + sku_code
+    amazon_keys, amazon_quantity = _aggregate(key[:len(amazon)], quantity[:len(amazon)])
+    commerce_keys, commerce_quantity = _aggregate(key[len(amazon):], -quantity[len(amazon):])
+    wrong = np.unique(np.r_[_unmatched(amazon_keys, amazon_quantity, commerce_keys, commerce_quantity),
+                            _unmatched(commerce_keys, commerce_quantity, amazon_keys, amazon_quantity)] // width)
     if not len(wrong):
         return
     flagged = np.zeros(s.n, dtype=bool)
@@ -512,7 +567,7 @@ def _outbox(inputs: Inputs, s: _Sides, out: _Findings, now: int, after: timedelt
     source = outbox["source_id"].to_numpy(dtype=object)
     age = now - _times(outbox["updated_at"])
     limit = after / timedelta(microseconds=1) * 1000
-    picked = np.flatnonzero(np.isin(status, _UNSENT) & (age > limit))
+    picked = np.flatnonzero(pd.Series(status).isin(_UNSENT).to_numpy() & (age > limit))
     held = status[picked] == "held"
     out.add("outbox_unsent", s.outbox_code[picked], np.full(len(picked), -1),
             _cat(kind[picked], " ", source[picked], " has been ", status[picked], " for ", _hours(age[picked]),
@@ -520,12 +575,10 @@ def _outbox(inputs: Inputs, s: _Sides, out: _Findings, now: int, after: timedelt
                  np.where(held, " (held: it waits for something on our side, e.g. a tracking number)", "")),
             np.where(held, None, REQUEUE), kind[picked], source[picked])
 
-    failed = status == "failed"
-    transient = failed & _transient(outbox)
-    picked = np.flatnonzero(failed)
-    errors = outbox["last_error"].astype("string").fillna("").str.slice(0, _DETAIL_ERROR_CHARS).to_numpy(dtype=object)
-    retry = transient[picked]
+    picked = np.flatnonzero(status == "failed")
+    retry = _transient(outbox, picked)
+    errors = pd.Series(outbox["last_error"].to_numpy(dtype=object, na_value="")[picked], dtype="string")
     out.add("outbox_failed", s.outbox_code[picked], np.full(len(picked), -1),
-            _cat(kind[picked], " ", source[picked], " failed: ", errors[picked],
+            _cat(kind[picked], " ", source[picked], " failed: ", errors.str.slice(0, _DETAIL_ERROR_CHARS),
                  np.where(retry, " (transient: sent again)", " (a refusal: fix the cause, then re-send)")),
             np.where(retry, REQUEUE, None), kind[picked], source[picked])

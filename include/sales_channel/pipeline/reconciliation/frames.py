@@ -24,6 +24,9 @@ with ``pd.read_csv(sep="\\t", dtype=str, keep_default_na=False)``) into ``amazon
   PartiallyShipped → partially_shipped, Canceled → cancelled, Unfulfillable → unfulfillable: a sixth
   status the contract lacked, never imported, so a report holding one is not refused); ``fulfillment-channel``
   too (Amazon/AFN → amazon, Merchant/MFN → merchant); any other value is refused, naming it and the order;
+* the string columns but ``sku`` come as ``category`` (``CATEGORICAL_ITEM_COLUMNS``): the order id repeats
+  over an order's items, the others have few values — less memory, and ``classify`` hashes only the
+  categories (``sku`` stays a string column: the loaders translate it through the SKU map);
 * ``quantity_shipped`` is the report's ``quantity-shipped`` when it has one, else the quantity of items
   whose ``item-status`` is Shipped (at least one unit shipped) or of a shipped order, else 0.
 """
@@ -209,6 +212,9 @@ class Inputs:
 
 # -- the order report -------------------------------------------------------------------------------
 
+# Given as categories: few distinct values (an order id per order's items), so less memory, and classify
+# hashes only the categories. Not ``sku``: the loaders translate it through the SKU map (``replace``).
+CATEGORICAL_ITEM_COLUMNS = ("amazon_order_id", "order_status", "fulfillment", "marketplace", "currency")
 CHARGES = ("item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax")
 DISCOUNTS = ("item-promotion-discount", "ship-promotion-discount")
 # The report's own spellings (amazon.reports) and the other spellings Amazon uses for the same status.
@@ -339,4 +345,6 @@ def amazon_items_from_report(raw: pd.DataFrame,
         "currency": currency,
         "total_minor": total,
     })
+    for column in CATEGORICAL_ITEM_COLUMNS:
+        items[column] = items[column].astype("category")
     return validate_amazon_items(items.reset_index(drop=True))
