@@ -20,9 +20,15 @@ from sales_channel.commerce.client import CommerceClient
 from sales_channel.commerce.transport import RetryPolicy
 from sales_channel.pipeline.importing.stock import RETURN_KIND
 from sales_channel.pipeline.outbox_work import OutboxWork
-from sales_channel.pipeline.status_sync.commerce_effects import CANCEL_KIND, COMMENT_KIND, INVOICE_KIND
+from sales_channel.pipeline.status_sync.commerce_effects import (
+    CANCEL_KIND,
+    COMMENT_KIND,
+    INVOICE_KIND,
+    CommerceEffects,
+)
 from sales_channel.pipeline.status_sync.from_amazon import STREAM, AmazonToCommerce, FromAmazonSummary
-from sales_channel.pipeline.status_sync.kinds import AMAZON_CANCEL_KIND
+from sales_channel.pipeline.status_sync.kinds import AMAZON_CANCEL_KIND, CONFIRM_KIND
+from sales_channel.pipeline.status_sync.to_amazon import CommerceToAmazon
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 from sales_channel.store.channel_store import ChannelStore
 from sales_channel.store.models import OutboxItem, OutboxStatus
@@ -340,3 +346,39 @@ def test_every_effect_on_one_order_in_one_batch_is_applied(harness):
     assert commerce_order(harness, entity).state == "canceled"
     for text in ("First of two comments", "Second of two comments", "Canceled by the Amazon Sales Channel pipelines"):
         assert len(comments(harness, entity, text)) == 1, text
+
+
+def test_an_order_amazon_shipped_first_is_completed_when_commerce_ships_the_rest(harness):
+    """Shipped in full in Seller Central while Commerce had shipped part: Amazon's snapshot never changes
+    again, so the Commerce shipment of the rest is what completes the order — and no package is sent for it
+    (Amazon would refuse one)."""
+    order_id = add_order(harness)
+    harness.run()
+    entity = entity_id(harness, order_id)
+    mug, tea = commerce_order(harness, entity).items
+    client = commerce_client(harness)
+    first = client.shipments.create(entity, {mug.item_id: 2})
+    order = harness.amazon("GET", f"orders/{order_id}")["order"]
+    with SpApiClient(LwaCredentials(CREDS["lwa_client_id"], CREDS["lwa_client_secret"], CREDS["refresh_token"]),
+                     seller_id=ACCOUNT, base_url=harness.amazon_url) as amazon:
+        amazon.confirm_shipment(order_id, order["salesChannel"]["marketplaceId"], {
+            "packageReferenceId": "990001", "carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784",
+            "shipDate": ago(minutes=1), "orderItems": [{"orderItemId": i["orderItemId"], "quantity": i["quantityOrdered"]}
+                                                       for i in order["orderItems"]]})
+        refresh(harness, order_id)
+        assert sync(harness).decisions["shipped_not_in_commerce"] == 1
+
+        client.shipments.create(entity, {tea.item_id: 1})
+        store = next(s for s in harness.settings() if s.key == "us")
+        channel = harness.channel()
+        work = OutboxWork(channel.outbox, "sync-test", settle=SETTLE, retry=timedelta(0))
+        effects = CommerceEffects(channel, client, store, work)
+        summary = CommerceToAmazon(store, channel, client, amazon, work, effects).run()
+        effects.apply_due()
+
+    assert summary.already_shipped == 2 and summary.queued[CONFIRM_KIND] == 0, summary.to_json()
+    assert not [r for r in rows(harness, CONFIRM_KIND) if r.source_id.endswith(f"/{first}")]
+    assert len(ledger(harness, "order_invoiced", entity)) == 1
+    assert commerce_order(harness, entity).state == "complete"
+    packages = harness.amazon("GET", f"orders/{order_id}")["order"]["packages"]
+    assert [p["packageReferenceId"] for p in packages] == ["990001"]

@@ -131,10 +131,10 @@ class SyncVerdict:
 
 
 def status_sync_verdict(amazon_url: str, commerce_url: str, *, holding_stores: Collection[int] = (),
-                        refused: Collection[str] = ()) -> SyncVerdict:
+                        shipped_elsewhere: Collection[str] = ()) -> SyncVerdict:
     """Judge the sync from the sandboxes' ledgers. ``holding_stores``: Commerce store ids whose
-    untracked shipments wait for a track; ``refused``: Amazon orders shipped in Seller Central, whose
-    Commerce shipments Amazon rightly refuses (only the seller's own packages may be on Amazon)."""
+    untracked shipments wait for a track; ``shipped_elsewhere``: Amazon orders shipped in Seller Central,
+    whose Commerce shipments must not become packages (Amazon has every unit shipped already)."""
     from sales_channel.commerce.client import CommerceClient
     from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 
@@ -154,7 +154,7 @@ def status_sync_verdict(amazon_url: str, commerce_url: str, *, holding_stores: C
     amazon_item = {item.item_id: item.ext_order_item_id for order in orders.values() for item in order.items}
     verdict = SyncVerdict()
     _judge_packages(verdict, amazon_url, by_event, amazon["shipment"], amazon_item, set(holding_stores),
-                    set(refused))
+                    set(shipped_elsewhere))
     _judge_refunds(verdict, by_event["order_refunded"], memos, amazon["refund"], amazon_item)
     _judge_cancellations(verdict, by_event, amazon["cancellation"])
     return verdict
@@ -174,7 +174,7 @@ def _items(lines: list[dict[str, Any]], amazon_item: Mapping[int | None, str | N
 
 def _judge_packages(verdict: SyncVerdict, amazon_url: str, by_event: Mapping[str, list[dict[str, Any]]],
                     shipments: list[dict[str, Any]], amazon_item: Mapping[int | None, str | None],
-                    holding_stores: set[int], refused: set[str]) -> None:
+                    holding_stores: set[int], shipped_elsewhere: set[str]) -> None:
     tracks: dict[int, str] = {}
     for event in by_event["order_shipped"]:
         numbers = [t["track_number"] for t in event["tracks"] if (t["track_number"] or "").strip()]
@@ -199,9 +199,9 @@ def _judge_packages(verdict: SyncVerdict, amazon_url: str, by_event: Mapping[str
             continue  # Amazon shipped it: nothing to confirm
         judged.add(reference)
         found = on_amazon.get(reference, [])
-        if order_id in refused:
+        if order_id in shipped_elsewhere:
             if found:
-                verdict.unexpected.append(f"shipment {reference} of {order_id}, refused by Amazon, is on Amazon")
+                verdict.unexpected.append(f"shipment {reference} of {order_id}, shipped in Seller Central, is on Amazon too")
             continue
         if int(event["store_id"]) in holding_stores and int(event["shipment_id"]) not in tracks:
             verdict.held += 1
@@ -226,7 +226,7 @@ def _judge_packages(verdict: SyncVerdict, amazon_url: str, by_event: Mapping[str
                                  f"not {track}")
     verdict.unexpected += [f"package {reference} of {found[0]['orderId']}: no such Commerce shipment"
                            for reference, found in on_amazon.items()
-                           if reference not in judged and found[0]["orderId"] not in refused]
+                           if reference not in judged and found[0]["orderId"] not in shipped_elsewhere]
 
 
 def itemized_total(memo: CreditMemo) -> Decimal:

@@ -44,7 +44,8 @@ from sales_channel.store.outbox import LeaseLost
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CANCEL_KIND", "COMMENT_KIND", "INVOICE_KIND", "CommerceEffects", "EffectsSummary", "cannot_cancel", "fully_invoiced"]
+__all__ = ["CANCEL_KIND", "COMMENT_KIND", "INVOICE_KIND", "CommerceEffects", "EffectsSummary", "cannot_cancel", "fully_invoiced",
+           "fully_shipped"]
 
 ACTION_KINDS = (CANCEL_KIND, INVOICE_KIND)
 KINDS = (*ACTION_KINDS, COMMENT_KIND)
@@ -81,6 +82,13 @@ def _to_invoice(item: OrderItem) -> Decimal:
 
 def fully_invoiced(order: Order) -> bool:
     return all(_to_invoice(item) == ZERO for item in _lines(order))
+
+
+def fully_shipped(order: Order) -> bool:
+    """Every line shipped, in what was not canceled (and something to ship at all)."""
+    lines = [item for item in order.items if item.parent_item_id is None]
+    return any(item.qty_ordered > item.qty_canceled for item in lines) and all(
+        item.qty_shipped >= item.qty_ordered - item.qty_canceled for item in lines)
 
 
 def cannot_cancel(order: Order) -> str | None:
@@ -145,6 +153,22 @@ class CommerceEffects:
         """Queue an invoice of everything left to invoice on the Commerce order (once per order)."""
         return self._queue(INVOICE_KIND, amazon_order_id, commerce_order_id, "invoice", {"why": why},
                            f"invoice Commerce order {commerce_order_id}: {why}")
+
+    def complete_shipped(self, amazon_order_id: str, order: Order) -> str | None:
+        """Amazon reports the order shipped: once Commerce has shipped every item too, invoice it (``auto_invoice``;
+        Magento then calls it *complete*) or ask for the invoice in a comment. The decision made, or None."""
+        if order.state in ("canceled", "holded", "complete", "closed") or fully_invoiced(order):
+            return None  # complete already, or nothing Commerce would invoice
+        if not fully_shipped(order):
+            return "shipped_not_in_commerce"  # completed when Commerce ships the rest (the sync's shipment read)
+        if self.store.auto_invoice:
+            return "commerce_invoice" if self.invoice(
+                amazon_order_id, order.entity_id,
+                f"Amazon reports Amazon order {amazon_order_id} shipped and every item is shipped in Commerce") else None
+        return "invoice_comment" if self.comment(
+            amazon_order_id, order.entity_id, "ready_to_invoice",
+            f"Amazon reports Amazon order {amazon_order_id} shipped and every item is shipped here: invoice this "
+            "order to complete it (this store does not invoice automatically).") else None
 
     def source(self, amazon_order_id: str, topic: str) -> str:
         return f"{self.store.key}/{amazon_order_id}/{topic}"

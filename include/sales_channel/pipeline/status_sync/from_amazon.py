@@ -54,7 +54,6 @@ from sales_channel.pipeline.status_sync.commerce_effects import (
     CommerceEffects,
     EffectsSummary,
     cannot_cancel,
-    fully_invoiced,
 )
 from sales_channel.pipeline.status_sync.kinds import AMAZON_CANCEL_KIND, amazon_cancel_source
 from sales_channel.store.channel_store import ChannelStore
@@ -107,13 +106,6 @@ class FromAmazonSummary:
                 "stock_returned": self.stock_returned, "complete": self.complete,
                 "watermark": self.watermark.isoformat() if self.watermark else None,
                 "effects": self.effects.to_json() if self.effects else None, "errors": self.errors[:20]}
-
-
-def fully_shipped(order: Order) -> bool:
-    """Every line shipped, in what was not canceled (and something to ship at all)."""
-    lines = [item for item in order.items if item.parent_item_id is None]
-    return any(item.qty_ordered > item.qty_canceled for item in lines) and all(
-        item.qty_shipped >= item.qty_ordered - item.qty_canceled for item in lines)
 
 
 def _needs_commerce(amazon: AmazonOrder) -> bool:
@@ -258,21 +250,8 @@ class AmazonToCommerce:
                 summary.decisions["commerce_cancel"] += 1
 
     def _shipped(self, amazon: AmazonOrder, order: Order, summary: FromAmazonSummary) -> None:
-        if order.state in ("canceled", "holded", "complete", "closed") or fully_invoiced(order):
-            return  # complete already, or nothing Commerce would invoice
-        if not fully_shipped(order):
-            summary.decisions["shipped_not_in_commerce"] += 1  # completed when Commerce ships it all
-            return
-        if self.store.auto_invoice:
-            if self.effects.invoice(amazon.order_id, order.entity_id,
-                                    f"Amazon reports Amazon order {amazon.order_id} shipped and every item is "
-                                    "shipped in Commerce"):
-                summary.decisions["commerce_invoice"] += 1
-        elif self.effects.comment(amazon.order_id, order.entity_id, "ready_to_invoice",
-                                  f"Amazon reports Amazon order {amazon.order_id} shipped and every item is shipped "
-                                  "here: invoice this order to complete it (this store does not invoice "
-                                  "automatically)."):
-            summary.decisions["invoice_comment"] += 1
+        if (decision := self.effects.complete_shipped(amazon.order_id, order)) is not None:
+            summary.decisions[decision] += 1
 
     def _queue_amazon_cancel(self, amazon: AmazonOrder, order: Order, summary: FromAmazonSummary) -> None:
         what = f"cancel Amazon order {amazon.order_id} ({BUYER_CANCELED})"

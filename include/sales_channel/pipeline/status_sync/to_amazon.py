@@ -88,6 +88,7 @@ class ToAmazonSummary:
     released: int = 0
     edits_followed: int = 0
     cancels_refused_shipped: int = 0
+    already_shipped: int = 0  # shipments of orders Amazon reports shipped in full: nothing sent
     refused: list[str] = field(default_factory=list)
     would_send: list[str] = field(default_factory=list)  # read-only stores
     unhandled: int = 0  # documents that failed transiently: read again next run (they hold the watermark)
@@ -97,6 +98,7 @@ class ToAmazonSummary:
         return {"since": self.since, "until": self.until, "documents": dict(self.documents),
                 "queued": dict(self.queued), "held": self.held, "released": self.released,
                 "edits_followed": self.edits_followed, "cancels_refused_shipped": self.cancels_refused_shipped,
+                "already_shipped": self.already_shipped,
                 "refused": self.refused[:50], "refused_count": len(self.refused),
                 "would_send": len(self.would_send), "unhandled": self.unhandled, "watermark": self.watermark}
 
@@ -241,6 +243,16 @@ class CommerceToAmazon:
                                   "the shipment's items with")
         if amazon.fulfilled_by != FulfilledBy.MERCHANT:
             return  # Amazon shipped it itself
+        if amazon.status == FulfillmentStatus.SHIPPED and held is None:
+            # Amazon has it all shipped already (confirmed in Seller Central): a package would be refused. The
+            # snapshot will not change again, so this shipment is what completes the order in Commerce.
+            if self.channel.outbox.get(CONFIRM_KIND, shipment_source(self.store.key, shipment.entity_id)) is None:
+                summary.already_shipped += 1
+                self.channel.events.append(self.account, amazon.order_id, "shipment_not_sent",
+                                           f"shipment {shipment.increment_id}: Amazon reports the order shipped in "
+                                           "full already; no package sent")
+                self.effects.complete_shipped(amazon.order_id, order)
+            return
         payload = shipment_payload(shipment, order, amazon, self.store)
         source = shipment_source(self.store.key, shipment.entity_id)
         if held is not None:
