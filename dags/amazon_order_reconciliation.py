@@ -53,6 +53,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.assets import AMAZON_RECONCILIATION
 from sales_channel.airflow.params import date_time_param, store_param
 
@@ -63,8 +64,9 @@ from sales_channel.airflow.params import date_time_param, store_param
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=15), "execution_timeout": timedelta(hours=2)},
+    **dag_alerting("amazon_order_reconciliation",
+                   default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=15), "execution_timeout": timedelta(hours=2)}),
     tags=["amazon", "commerce", "orders", "reconciliation"],
     params={
         "store": store_param(description="Reconcile this store only (its key in the Variable sales_channel_stores, "

@@ -130,7 +130,7 @@ def test_a_connection_of_another_type_or_without_recipients_is_named(monkeypatch
 # -- deadlines ------------------------------------------------------------------------------------------
 
 # Being written while this was: they take the same one-line dag_alerting(...) kwarg; drop them from here then.
-NOT_YET_ALERTING = {"amazon_order_reconciliation", "amazon_order_report"}
+NOT_YET_ALERTING = {"amazon_order_report"}
 
 
 def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db, monkeypatch):
