@@ -19,6 +19,7 @@ against the planted truth, by kind and order) and ``by_kind`` (found per kind).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import time
@@ -68,6 +69,10 @@ def strings(values: np.ndarray) -> pd.Series:
     """A string column whose every cell is a string object of its own, as a loader's (read_csv, a database
     driver) are: no cached hash or shared object makes the joins cheaper than they would be."""
     return pd.Series([None if v is None else v.encode().decode() for v in values], dtype="string")
+
+
+def categorical(codes: np.ndarray, names: np.ndarray) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(strings(names))))
 
 
 def utc(ns: np.ndarray) -> pd.Series:
@@ -267,16 +272,18 @@ class Synthetic:
     def inputs(self) -> Inputs:
         n, rng = self.n, self.rng
         io = self.item_order
-        status_names = np.array(STATUSES, dtype=object)
+        # As amazon_items_from_report gives them: the order id, status, channel, marketplace and currency as
+        # categories (built from their codes here: the conversion's own cost is not what this measures).
+        fulfillment = self.amazon_fulfilled[io].astype(np.int64)
         items = pd.DataFrame({
-            "amazon_order_id": strings(self.ids[io]), "purchase_date": utc(self.purchase[io]),
+            "amazon_order_id": categorical(io, self.ids), "purchase_date": utc(self.purchase[io]),
             "last_updated": utc(np.maximum(self.purchase[io], self.now_ns - 3600 * 10**9)),
-            "order_status": strings(status_names[self.status[io]]),
-            "fulfillment": strings(np.where(self.amazon_fulfilled[io], "amazon", "merchant").astype(object)),
-            "marketplace": strings(MARKETPLACES[self.currency[io]]), "sku": strings(self.sku_names(self.sku)),
+            "order_status": categorical(self.status[io], np.array(STATUSES, dtype=object)),
+            "fulfillment": categorical(fulfillment, np.array(["merchant", "amazon"], dtype=object)),
+            "marketplace": categorical(self.currency[io], MARKETPLACES), "sku": self.sku_names(self.sku),
             "quantity": self.quantity, "quantity_shipped": self.shipped,
-            "currency": strings(CURRENCIES[self.currency[io]]), "total_minor": self.item_total})
-        items = items.astype(dict.fromkeys(CATEGORICAL_ITEM_COLUMNS, "category"))  # as amazon_items_from_report
+            "currency": categorical(self.currency[io], CURRENCIES), "total_minor": self.item_total})
+        assert set(CATEGORICAL_ITEM_COLUMNS) == {c for c in items if isinstance(items[c].dtype, pd.CategoricalDtype)}
         # Orders bought before the report's window: in Commerce and linked, not in the report.
         earlier = max(1, n // 20)
         earlier_ids = order_ids(n, earlier)
@@ -344,7 +351,9 @@ def main() -> None:
     args = parse_args()
     world = Synthetic(args.orders, args.per_kind, args.seed)
     world.plant_all()
-    inputs = world.inputs()
+    inputs, truth = world.inputs(), world.truth
+    del world  # the generator's arrays: what a reconciliation task would not hold
+    gc.collect()
     policy = Policy(now=NOW, connected_since=NOW - timedelta(days=365), import_enabled=True, import_fba=True,
                     quarantine_stuck_after=timedelta(hours=24), outbox_stuck_after=timedelta(hours=2))
     before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -361,8 +370,8 @@ def main() -> None:
         "benchmark": "reconcile_scale", "orders": args.orders, "items": len(inputs.amazon_items),
         "elapsed_s": round(elapsed, 3), "peak_rss_mb": round(peak_kib / 1024, 1),
         "peak_rss_before_classify_mb": round(before_kib / 1024, 1),
-        "found": len(findings), "planted": len(world.truth), "false_positives": len(found - world.truth),
-        "missed": len(world.truth - found), "by_kind": {kind: result.counts[kind] for kind in KINDS},
+        "found": len(findings), "planted": len(truth), "false_positives": len(found - truth),
+        "missed": len(truth - found), "by_kind": {kind: result.counts[kind] for kind in KINDS},
         "orders_checked": result.orders_checked, "ok": result.ok,
     }))
 

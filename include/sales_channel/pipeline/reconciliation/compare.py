@@ -214,9 +214,20 @@ class _Sides:
 
     def __init__(self, inputs: Inputs) -> None:
         items, orders, links = inputs.amazon_items, inputs.commerce_orders, inputs.links
-        (self.item_code, ext_code, link_code, self.quarantine_code, self.outbox_code), self.ids = _joint_codes([
-            items["amazon_order_id"], _ids(orders["ext_order_id"], may_be_empty=True), links["amazon_order_id"],
-            inputs.quarantine["amazon_order_id"], _ids(inputs.outbox["amazon_order_id"], may_be_empty=True)])
+        self.entity = orders["commerce_entity_id"].to_numpy(dtype=np.int64)
+        self.entity_index = pd.Index(self.entity)
+        link_entity = links["commerce_entity_id"].to_numpy(dtype=np.int64)
+        linked_row = self.entity_index.get_indexer(link_entity)
+        # A link whose Commerce order carries its id takes that order's code: only the others are hashed.
+        ext_ids, link_ids = _ids(orders["ext_order_id"], may_be_empty=True), _ids(links["amazon_order_id"])
+        carried = linked_row >= 0
+        carried[carried] = ext_ids[linked_row[carried]] == link_ids[carried]
+        (self.item_code, ext_code, other_link_code, self.quarantine_code, self.outbox_code), self.ids = _joint_codes([
+            items["amazon_order_id"], ext_ids, link_ids[~carried], inputs.quarantine["amazon_order_id"],
+            _ids(inputs.outbox["amazon_order_id"], may_be_empty=True)])
+        link_code = np.empty(len(link_ids), dtype=np.int64)
+        link_code[carried] = ext_code[linked_row[carried]]
+        link_code[~carried] = other_link_code
         n = self.n = len(self.ids)
 
         # Amazon: one row per order from its items (grouped by sorting the codes).
@@ -247,7 +258,6 @@ class _Sides:
         self.currency[report_codes] = items["currency"].iloc[first].to_numpy(dtype=object, na_value=None)
 
         # Commerce: per row, and edits resolved.
-        self.entity = orders["commerce_entity_id"].to_numpy(dtype=np.int64)
         self.increment = orders["increment_id"].to_numpy(dtype=object)
         self.state = orders["state"].to_numpy(dtype=object)
         self.c_currency = orders["currency"].to_numpy(dtype=object, na_value=None)
@@ -255,9 +265,6 @@ class _Sides:
         child = orders["relation_child_id"].to_numpy(dtype=np.int64, na_value=-1)
         canceled = self.state == "canceled"
         self.edited = canceled & (child >= 0)
-        self.entity_index = pd.Index(self.entity)
-        link_entity = links["commerce_entity_id"].to_numpy(dtype=np.int64)
-        linked_row = self.entity_index.get_indexer(link_entity)
         link_row = linked_row.copy()
         for _ in range(MAX_EDIT_HOPS):
             hop = link_row >= 0
