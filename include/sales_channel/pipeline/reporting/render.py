@@ -199,6 +199,10 @@ def revenue_chart(activity: Activity) -> Figure:
     return figure
 
 
+_NONE_YET = {"to_commerce_order": "No Commerce order was created in this period",
+             "to_shipment_confirmed": "Amazon accepted no shipment confirmation in this period"}
+
+
 def latency_chart(activity: Activity) -> Figure:
     """How long orders took, one panel per measure: a histogram per fulfillment channel, with the
     median and the 95th percentile marked."""
@@ -206,7 +210,7 @@ def latency_chart(activity: Activity) -> Figure:
     for axes, (metric, title) in zip(grid, LATENCY_METRICS.items(), strict=True):
         data = activity.latency[activity.latency["metric"] == metric]
         if data.empty:
-            _empty(axes, title, "No orders in this period")
+            _empty(axes, title, _NONE_YET[metric])
             continue
         hours = data["minutes"].max() > 180
         unit, scale = ("hours", 60.0) if hours else ("minutes", 1.0)
@@ -215,7 +219,8 @@ def latency_chart(activity: Activity) -> Figure:
         bins = [upper * n / 24 for n in range(25)]
         groups = sorted(values.groupby("fulfillment_channel"), key=lambda g: str(g[0]))
         axes.hist([g["value"].clip(upper=upper) for _, g in groups], bins=bins, stacked=True,
-                  color=[CHANNEL_COLOURS.get(str(c), OTHER_COLOUR) for c, _ in groups],
+                  color=[CHANNEL_COLOURS.get(str(c), OTHER_COLOUR) for c, _ in groups], edgecolor="white",
+                  linewidth=0.6,
                   label=[f"{str(c).title()}-fulfilled ({len(g)} orders)" for c, g in groups])
         median, p95 = values["value"].median(), values["value"].quantile(0.95)
         axes.axvline(median, color=TEXT, linestyle="-", linewidth=1.3, label=f"median {median:,.1f} {unit}")
@@ -320,9 +325,10 @@ def page(activity: Activity, generated_at: datetime) -> str:
     activity_table = activity.activity.groupby(["store", "marketplace_id", "fulfillment_channel", "status"],
                                                as_index=False)[list(MEASURES)].sum()
     latency_table = (activity.latency.groupby(["metric", "store", "fulfillment_channel"], as_index=False)["minutes"]
-                     .agg(orders="count", median_minutes="median", p95_minutes=lambda m: m.quantile(0.95))
-                     .round({"median_minutes": 1, "p95_minutes": 1}))
+                     .agg(orders="count", median="median", p95=lambda m: m.quantile(0.95)))
     latency_table["metric"] = latency_table["metric"].map(LATENCY_METRICS)
+    for column in ("median", "p95"):
+        latency_table[column] = latency_table[column].map(_duration)
     revenue_table = (activity.revenue.groupby(["store", "currency", "status"], as_index=False)
                      .agg(orders=("orders", "sum"), revenue=("revenue", lambda v: sum(v))))
     return _PAGE.substitute(
@@ -335,8 +341,8 @@ def page(activity: Activity, generated_at: datetime) -> str:
                           "(per day in activity.csv)") + _table(activity_table, "No order activity in this period"),
         revenue=_caption("Orders received, per store, currency and status (per day in revenue.csv)")
         + _table(revenue_table, "No revenue in this period"),
-        latency=_caption("Minutes, per store and fulfillment channel (per day and marketplace in "
-                         "latency_summary.csv)") + _table(latency_table, "No order was imported or confirmed"),
+        latency=_caption("Per store and fulfillment channel: median and 95th percentile (per day and "
+                         "marketplace, in minutes, in latency_summary.csv)") + _table(latency_table, "No order was imported or confirmed"),
         quarantine=_caption("Per store and reason: open at the report's time, new and resolved in the period, "
                             "the oldest one's age, retries so far") + _table(activity.quarantine,
                                                                           "Nothing in quarantine"),
@@ -344,6 +350,12 @@ def page(activity: Activity, generated_at: datetime) -> str:
         api_calls=_caption("SP-API requests per seller account and operation (every attempt counts)")
         + _table(activity.api_calls, "No Amazon call was recorded in this period"),
         csv_links=" · ".join(f'<a href="{n}.csv">{n}.csv</a>' for n in CSVS))
+
+
+def _duration(minutes: float) -> str:
+    if minutes < 120:
+        return f"{minutes:.0f} min"
+    return f"{minutes / 60:.1f} hours" if minutes < 72 * 60 else f"{minutes / 1440:.1f} days"
 
 
 def _tile(label: str, value: int, warn: bool) -> str:
