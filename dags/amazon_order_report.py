@@ -31,6 +31,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.assets import AMAZON_RECONCILIATION
 from sales_channel.domain.settings import STORE_KEY_PATTERN
 
@@ -45,8 +46,9 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
-                  "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)},
+    **dag_alerting("amazon_order_report",
+                   default_args={"owner": "sales-channel", "retries": 2, "retry_exponential_backoff": 2.0,
+                                 "max_retry_delay": timedelta(minutes=10), "execution_timeout": timedelta(minutes=30)}),
     tags=["amazon", "commerce", "orders", "report"],
     params={
         "stores": Param([], type="array", items={"type": "string", "pattern": STORE_KEY_PATTERN},

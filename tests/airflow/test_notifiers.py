@@ -129,10 +129,6 @@ def test_a_connection_of_another_type_or_without_recipients_is_named(monkeypatch
 
 # -- deadlines ------------------------------------------------------------------------------------------
 
-# Being written while this was: they take the same one-line dag_alerting(...) kwarg; drop them from here then.
-NOT_YET_ALERTING = {"amazon_order_report"}
-
-
 def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk import DeadlineReference
@@ -141,8 +137,6 @@ def test_every_dag_has_its_deadline_and_failure_notifier(airflow_db, monkeypatch
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     for dag in bag.dags.values():
-        if dag.dag_id in NOT_YET_ALERTING:
-            continue
         [alert] = dag.deadline
         assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT, dag.dag_id
         assert alert.interval == timedelta(minutes=DEADLINE_MINUTES.get(dag.dag_id, 30)), dag.dag_id
