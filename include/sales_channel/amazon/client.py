@@ -34,7 +34,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -394,14 +394,7 @@ class SpApiClient:
     def wait_for_feed(self, feed_id: str, poll_interval_s: float = 30.0, timeout_s: float = 3600.0) -> Feed:
         """Poll getFeed until the feed is DONE, CANCELLED or FATAL (scripts and tests; pipelines poll
         from a deferred or rescheduled task instead of holding a worker)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            feed = self.get_feed(feed_id)
-            if feed.processing_status.is_final:
-                return feed
-            if time.monotonic() + poll_interval_s > deadline:
-                raise TimeoutError(f"feed {feed_id} still {feed.processing_status} after {timeout_s:.0f}s")
-            time.sleep(poll_interval_s)
+        return _poll_until_final(f"feed {feed_id}", lambda: self.get_feed(feed_id), poll_interval_s, timeout_s)
 
     # --- Reports 2021-06-30 -----------------------------------------------------------------------
 
@@ -480,14 +473,8 @@ class SpApiClient:
     def wait_for_report(self, report_id: str, poll_interval_s: float = 30.0, timeout_s: float = 3600.0) -> Report:
         """Poll getReport until the report is DONE, CANCELLED or FATAL (scripts and tests; pipelines poll
         from a deferred or rescheduled task instead of holding a worker)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            report = self.get_report(report_id)
-            if report.processing_status.is_final:
-                return report
-            if time.monotonic() + poll_interval_s > deadline:
-                raise TimeoutError(f"report {report_id} still {report.processing_status} after {timeout_s:.0f}s")
-            time.sleep(poll_interval_s)
+        return _poll_until_final(f"report {report_id}", lambda: self.get_report(report_id), poll_interval_s,
+                                 timeout_s)
 
     # --- Transport --------------------------------------------------------------------------------
 
@@ -607,6 +594,22 @@ class SpApiClient:
 
 
 _USER_AGENT = "sales-channel/0.1 (Language=Python)"
+
+
+_Processed = TypeVar("_Processed", Feed, Report)
+
+
+def _poll_until_final(what: str, fetch: Callable[[], _Processed], poll_interval_s: float,
+                      timeout_s: float) -> _Processed:
+    """Fetch a feed or report until its processing status is final (DONE, CANCELLED or FATAL)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = fetch()
+        if current.processing_status.is_final:
+            return current
+        if time.monotonic() + poll_interval_s > deadline:
+            raise TimeoutError(f"{what} still {current.processing_status} after {timeout_s:.0f}s")
+        time.sleep(poll_interval_s)
 
 
 def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
