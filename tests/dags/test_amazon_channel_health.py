@@ -100,7 +100,7 @@ def test_alerts_are_sent_once_each_naming_the_store_and_cleared_when_fixed(chann
         ("watermark_stale:import", "us")]
     assert "store us: watermark_stale:import is fine again" in cleared["text"]
     channel = store_at(channel_url, datetime.now(UTC))
-    assert sorted(f"{a.check_name} [{a.scope}]" for a in channel.alerts.open()) == EXPECTED[:4]
+    assert sorted(f"{a.check_key} [{a.scope}]" for a in channel.alerts.open()) == EXPECTED[:4]
     channel.close()
 
 

@@ -85,9 +85,9 @@ def test_report_after_an_import_shows_what_happened_and_no_buyer_data(world: Wor
             alert = {"scope": "us", "severity": "critical", "action": "look", "first_raised_at": now - timedelta(hours=2),
                      "last_raised_at": now - timedelta(hours=1)}
             connection.execute(insert(Alert), [
-                {**alert, "check_name": "watermark_stale", "message": "store us: the import has not advanced",
+                {**alert, "check_key": "watermark_stale", "message": "store us: the import has not advanced",
                  "cleared_at": None},
-                {**alert, "check_name": "quarantine_growing", "message": "store us: old news",
+                {**alert, "check_key": "quarantine_growing", "message": "store us: old news",
                  "cleared_at": now - timedelta(minutes=30)}])
     finally:
         channel.close()
@@ -126,7 +126,7 @@ def test_report_after_an_import_shows_what_happened_and_no_buyer_data(world: Wor
     reconciliation = _csv(folder / "reconciliation.csv")
     assert [(r["store"], r["outcome"], r["findings"]) for r in reconciliation] == [
         ("us", "needs_attention", "missing_in_commerce: 2")]
-    assert [a["check_name"] for a in _csv(folder / "alerts.csv")] == ["watermark_stale"]
+    assert [a["check_key"] for a in _csv(folder / "alerts.csv")] == ["watermark_stale"]
     assert "store us: the import has not advanced" in page and "old news" not in page
 
     needles = buyer_values(orders)

@@ -39,8 +39,8 @@ class Inbox:
     def __call__(self, raised, cleared) -> None:
         if self.failing:
             raise ConnectionError("receiver down")
-        self.deliveries.append(([f"{a.check_name} [{a.scope}]" for a in raised],
-                                [f"{a.check_name} [{a.scope}]" for a in cleared]))
+        self.deliveries.append(([f"{a.check_key} [{a.scope}]" for a in raised],
+                                [f"{a.check_key} [{a.scope}]" for a in cleared]))
 
 
 @pytest.fixture
@@ -143,13 +143,13 @@ def test_quarantine_size_and_age(channel, clock):
     fresh_watermarks(channel, clock)
     health(channel, clock, quarantine_max=2).run(inbox)
     assert inbox.deliveries[-1] == ([f"quarantine_age [{ACCOUNT}]"], []), "size stays open, age is new"
-    age = next(a for a in channel.alerts.open() if a.check_name == "quarantine_age")
+    age = next(a for a in channel.alerts.open() if a.check_key == "quarantine_age")
     assert "order 111-0000000-0000000 has been in quarantine for 25.0 hours" in age.message
 
     channel.quarantine.resolve(ACCOUNT, "111-0000000-0000000", "test", "mapped")
     health(channel, clock, quarantine_max=2).run(inbox)
     assert inbox.deliveries[-1] == ([], [f"quarantine_size [{ACCOUNT}]"]), "2 left: size passes; the next oldest is 24h59m old"
-    assert [a.check_name for a in channel.alerts.open()] == ["quarantine_age"]
+    assert [a.check_key for a in channel.alerts.open()] == ["quarantine_age"]
     clock.now = T0 + timedelta(hours=25, minutes=30)
     channel.quarantine.resolve(ACCOUNT, "111-0000001-0000000", "test", "mapped")
     channel.quarantine.resolve(ACCOUNT, "111-0000002-0000000", "test", "mapped")

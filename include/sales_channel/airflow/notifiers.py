@@ -232,17 +232,17 @@ def alerts_message(raised: Sequence[Any], cleared: Sequence[Any], dag_id: str, r
     for alert in raised:
         lines += ["", f"[{alert.severity.upper()}] {alert.message}", f"What to do: {alert.action}"]
     if cleared:
-        lines += ["", "Cleared:"] + [f"- {alert.message.split(':')[0]}: {alert.check_name} is fine again"
+        lines += ["", "Cleared:"] + [f"- {alert.message.split(':')[0]}: {alert.check_key} is fine again"
                                      for alert in cleared]
     scopes = sorted({a.scope for a in (*raised, *cleared)})
     subject = (f"[sales channel] {len(raised)} alert(s) for {', '.join(scopes)}" if raised
                else f"[sales channel] cleared: {', '.join(scopes)}")
     return Message("alerts", subject, "\n".join(lines), {
         "dag_id": dag_id, "run_id": run_id, "run_url": run_url(dag_id, run_id),
-        "alerts": [{"id": a.id, "check": a.check_name, "scope": a.scope, "severity": a.severity,
+        "alerts": [{"id": a.id, "check": a.check_key, "scope": a.scope, "severity": a.severity,
                     "message": a.message, "action": a.action, "since": a.first_raised_at.isoformat()}
                    for a in raised],
-        "cleared": [{"id": a.id, "check": a.check_name, "scope": a.scope} for a in cleared]})
+        "cleared": [{"id": a.id, "check": a.check_key, "scope": a.scope} for a in cleared]})
 
 
 class SalesChannelNotifier(BaseNotifier):

@@ -60,7 +60,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Finding:
-    check_name: str
+    check_key: str
     scope: str  # a store key, or a seller account where the table knows only the account
     severity: str
     message: str  # what is wrong, naming the store and the figure (no buyer data)
@@ -68,7 +68,7 @@ class Finding:
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.check_name, self.scope
+        return self.check_key, self.scope
 
 
 @dataclass
@@ -88,7 +88,7 @@ class HealthOutcome:
     def as_dict(self) -> dict[str, object]:
         """Small enough for XCom: the alerts by check and scope."""
         def keys(alerts: list[Alert]) -> list[str]:
-            return [f"{a.check_name} [{a.scope}]" for a in alerts]
+            return [f"{a.check_key} [{a.scope}]" for a in alerts]
         return {"raised": keys(self.raised), "still_open": keys(self.still_open), "cleared": keys(self.cleared),
                 "unchecked": self.unchecked}
 
@@ -216,11 +216,11 @@ class ChannelHealth:
             findings, checked, unchecked = self.evaluate()
             failing = {f.key for f in findings}
             for finding in findings:
-                self.channel.alerts.raise_(finding.check_name, finding.scope, finding.severity, finding.message,
+                self.channel.alerts.raise_(finding.check_key, finding.scope, finding.severity, finding.message,
                                            finding.action)
             outcome = HealthOutcome(unchecked=unchecked)
             for alert in self.channel.alerts.open():
-                key = (alert.check_name, alert.scope)
+                key = (alert.check_key, alert.scope)
                 if key in failing:
                     (outcome.raised if alert.notified_at is None else outcome.still_open).append(alert)
                 elif key in checked:
@@ -232,6 +232,6 @@ class ChannelHealth:
             self.channel.alerts.clear(alert.id for alert in outcome.cleared)
         self._log.info("health: %s", outcome.line())
         for alert in outcome.raised:
-            self._log.warning("alert %s [%s] (%s): %s — %s", alert.check_name, alert.scope, alert.severity,
+            self._log.warning("alert %s [%s] (%s): %s — %s", alert.check_key, alert.scope, alert.severity,
                               alert.message, alert.action)
         return outcome

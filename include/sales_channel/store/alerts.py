@@ -1,6 +1,6 @@
 """Alerts: conditions that need a person, kept so that each is notified once and cleared when it passes.
 
-An alert is open per ``(check_name, scope)`` from when a check first fails until it passes again; while
+An alert is open per ``(check_key, scope)`` from when a check first fails until it passes again; while
 open, ``raise_`` only refreshes its figure (message, severity, ``last_raised_at``). ``notified_at`` is set
 once the alert was delivered; ``clear`` closes it, and a later failure of the same check is a new row.
 
@@ -49,15 +49,15 @@ class AlertRepository:
 
     # -- the alerts table ---------------------------------------------------------------------------
 
-    def raise_(self, check_name: str, scope: str, severity: str, message: str, action: str) -> tuple[Alert, bool]:
+    def raise_(self, check_key: str, scope: str, severity: str, message: str, action: str) -> tuple[Alert, bool]:
         """Open the alert, or refresh the open one (its figure may have moved). True when it is new."""
         now = self._clock()
         with self._sessions.write() as session:
             alert = session.scalars(select(Alert).where(
-                Alert.check_name == check_name, Alert.scope == scope, Alert.cleared_at.is_(None))
+                Alert.check_key == check_key, Alert.scope == scope, Alert.cleared_at.is_(None))
                 .order_by(Alert.id).limit(1).with_for_update()).first()
             if alert is None:
-                alert = Alert(check_name=check_name, scope=scope, severity=severity, message=message,
+                alert = Alert(check_key=check_key, scope=scope, severity=severity, message=message,
                               action=action, first_raised_at=now, last_raised_at=now)
                 session.add(alert)
                 session.flush()

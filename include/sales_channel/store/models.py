@@ -256,10 +256,10 @@ class Alert(Base):
     notified once, cleared when the check passes again (a later recurrence is a new row)."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_open", "check_name", "scope", "cleared_at"),)
+    __table_args__ = (Index("ix_alerts_open", "check_key", "scope", "cleared_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    check_name: Mapped[str] = mapped_column(String(64))  # e.g. watermark_stale, quarantine_growing
+    check_key: Mapped[str] = mapped_column(String(64))  # e.g. watermark_stale, quarantine_growing
     scope: Mapped[str] = mapped_column(String(ACCOUNT))
     severity: Mapped[str] = mapped_column(String(16))  # warning, critical
     message: Mapped[str] = mapped_column(Text)  # what is wrong, naming the store

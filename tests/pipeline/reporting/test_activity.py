@@ -150,9 +150,9 @@ def test_confirmations_refunds_quarantine_reconciliation_and_alerts(world):
     alert = {"severity": "warning", "action": "look", "first_raised_at": now - timedelta(hours=2),
              "last_raised_at": now - timedelta(hours=1), "cleared_at": None}
     with channel.transaction() as session:
-        session.execute(insert(Alert), [{**alert, "check_name": "quarantine_growing", "scope": "us", "message": "us"},
-                                        {**alert, "check_name": "watermark_stale", "scope": "eu", "message": "eu"},
-                                        {**alert, "check_name": "feeds_stuck", "scope": ACCOUNT, "message": "acct"}])
+        session.execute(insert(Alert), [{**alert, "check_key": "quarantine_growing", "scope": "us", "message": "us"},
+                                        {**alert, "check_key": "watermark_stale", "scope": "eu", "message": "eu"},
+                                        {**alert, "check_key": "feeds_stuck", "scope": ACCOUNT, "message": "acct"}])
 
     now = datetime.now(UTC)  # after the resolution above
     report = load_activity(channel, harness.settings(), period, now=now)
@@ -174,11 +174,11 @@ def test_confirmations_refunds_quarantine_reconciliation_and_alerts(world):
     assert by_age == buckets
     assert [(r.store, r.outcome, r.findings) for r in report.reconciliation.itertuples()] == [
         ("us", "repaired", "missing_in_commerce: 1")]
-    assert sorted(report.alerts["check_name"]) == ["feeds_stuck", "quarantine_growing", "watermark_stale"]
+    assert sorted(report.alerts["check_key"]) == ["feeds_stuck", "quarantine_growing", "watermark_stale"]
 
     eu = load_activity(channel, stores_named(harness.settings(), ["eu"]), period, now=now, all_stores=False)
     assert set(eu.activity["store"]) <= {"eu"} and set(eu.quarantine["store"]) <= {"eu", "(unknown marketplace)"}
-    assert sorted(eu.alerts["check_name"]) == ["feeds_stuck", "watermark_stale"], "its store's and account's"
+    assert sorted(eu.alerts["check_key"]) == ["feeds_stuck", "watermark_stale"], "its store's and account's"
     assert eu.reconciliation.empty
 
 

@@ -260,7 +260,7 @@ def _reconciliation(conn: Connection, stores: list[str], period: Period) -> pd.D
 
 
 def _alerts(conn: Connection, as_of: datetime, scopes: set[str] | None) -> pd.DataFrame:
-    columns = ["severity", "check_name", "scope", "message", "action", "first_raised_at", "last_raised_at"]
+    columns = ["severity", "check_key", "scope", "message", "action", "first_raised_at", "last_raised_at"]
     conditions = [Alert.first_raised_at <= as_of, or_(Alert.cleared_at.is_(None), Alert.cleared_at > as_of)]
     if scopes is not None:
         conditions.append(Alert.scope.in_(sorted(scopes)))

@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "alerts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("check_name", sa.String(64), nullable=False),
+        sa.Column("check_key", sa.String(64), nullable=False),
         sa.Column("scope", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("cleared_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
     )
-    op.create_index("ix_alerts_open", "alerts", ["check_name", "scope", "cleared_at"])
+    op.create_index("ix_alerts_open", "alerts", ["check_key", "scope", "cleared_at"])
 
 
 def downgrade() -> None:
