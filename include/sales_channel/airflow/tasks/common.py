@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from airflow.sdk import Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
@@ -146,3 +147,10 @@ def operator() -> Actor:
     """Who triggered this DAG run, and the run (recorded with what a manual operation does)."""
     run = get_current_context()["dag_run"]
     return Actor(who=run.triggering_user_name or "unknown user", operation=f"{run.dag_id}/{run.run_id}")
+
+
+def results_folder() -> Path:
+    """``[sales_channel] results_folder``, by default ``$AIRFLOW_HOME/sales_channel_results``."""
+    configured = conf.get("sales_channel", "results_folder", fallback=None)
+    return Path(configured) if configured else Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / \
+        "sales_channel_results"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import conf, get_current_context
@@ -19,6 +17,7 @@ from sales_channel.airflow.tasks.common import (
     load_stores,
     name_map_index,
     refusals_fail_at_once,
+    results_folder,
     settle_delay,
     task_deadline,
     workers,
@@ -29,13 +28,6 @@ from sales_channel.pipeline.operations.requests import OperationRefused
 
 log = logging.getLogger(__name__)
 LISTED = 50  # unrepaired findings listed in the verdict's log
-
-
-def results_folder() -> Path:
-    """``[sales_channel] results_folder``, by default ``$AIRFLOW_HOME/sales_channel_results``."""
-    configured = conf.get("sales_channel", "results_folder", fallback=None)
-    return Path(configured) if configured else Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / \
-        "sales_channel_results"
 
 
 def check_request() -> dict[str, str]:

@@ -10,8 +10,7 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sales_channel.airflow.hooks import ChannelDatabaseHook
-from sales_channel.airflow.tasks.common import active_stores
-from sales_channel.airflow.tasks.reconciliation import results_folder  # shared with its files
+from sales_channel.airflow.tasks.common import active_stores, results_folder
 from sales_channel.pipeline.reporting.activity import Period, load_activity, stores_named
 from sales_channel.pipeline.reporting.render import write_report
 
