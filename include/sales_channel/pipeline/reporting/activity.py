@@ -203,17 +203,18 @@ def _orders(conn: Connection, accounts: list[str], period: Period, links: pd.Dat
     orders = pd.concat([orders, *extra], ignore_index=True) if extra else orders
     orders["fulfillment_channel"] = orders["fulfillment_channel"].fillna("UNKNOWN")
     orders["status"] = orders["status"].fillna("UNKNOWN")
-    packed = pd.to_datetime(pd.Series([_first_ship_time(p) for p in orders["packages"]], index=orders.index,
-                                      dtype=object), utc=True)
-    orders["shipped_at"] = packed.fillna(pd.to_datetime(orders["last_updated_time"], utc=True)).where(
-        orders["status"].isin(_SHIPPED))
+    orders["shipped_at"] = _first_ship_times(orders["packages"]).fillna(
+        pd.to_datetime(orders["last_updated_time"], utc=True)).where(orders["status"].isin(_SHIPPED))
     return orders.drop(columns="packages")
 
 
-def _first_ship_time(packages: Any) -> Any:
-    times = [p.get("shipTime") for p in packages if isinstance(p, dict)] if isinstance(packages, list) else []
-    parsed = pd.to_datetime(pd.Series(times, dtype=object), utc=True, errors="coerce", format="ISO8601").dropna()
-    return parsed.min() if len(parsed) else pd.NaT
+def _first_ship_times(packages: pd.Series) -> pd.Series:
+    """Per order, its earliest package ``shipTime`` (NaT without one): parsed in one pass over every
+    package, not a frame per order (that took seconds per ten thousand orders)."""
+    times = packages.map(lambda ps: [p.get("shipTime") for p in ps if isinstance(p, dict)] if isinstance(ps, list)
+                         else [])
+    parsed = pd.to_datetime(times.explode(), utc=True, errors="coerce", format="ISO8601")
+    return parsed.groupby(level=0).min().reindex(packages.index)
 
 
 def _quarantine_rows(conn: Connection, accounts: list[str], market_store: dict[tuple[str, str], str],
