@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
 from sales_channel.domain.amazon_order import FulfillmentStatus
 from sales_channel.domain.settings import StoreSettings
@@ -169,13 +169,15 @@ def _links(conn: Connection, accounts: list[str], period: Period) -> pd.DataFram
 def _first_confirmed(conn: Connection, accounts: list[str], period: Period) -> pd.DataFrame:
     """Per order and kind (shipment confirmation, refund), when Amazon first accepted one, if that was
     in the period (an order's later packages or refunds are not counted again)."""
+    # Grouped in the database: the outbox keeps every confirmation ever made, only the firsts in the
+    # period come back.
     order_id = OutboxItem.payload["amazon_order_id"].as_string()
-    rows = _frame(conn, select(OutboxItem.target, order_id, OutboxItem.kind, OutboxItem.confirmed_at).where(
+    first = func.min(OutboxItem.confirmed_at)
+    return _frame(conn, select(OutboxItem.target, order_id, OutboxItem.kind, first).where(
         OutboxItem.kind.in_([CONFIRM_KIND, REFUND_KIND]), OutboxItem.status == OutboxStatus.CONFIRMED,
-        OutboxItem.target.in_(accounts), OutboxItem.confirmed_at < period.end),
+        OutboxItem.target.in_(accounts), OutboxItem.confirmed_at < period.end).group_by(
+        OutboxItem.target, order_id, OutboxItem.kind).having(first >= period.start),
         ["seller_account", "amazon_order_id", "kind", "at"])
-    first = rows.groupby(["seller_account", "amazon_order_id", "kind"], as_index=False)["at"].min()
-    return first[first["at"] >= period.start]
 
 
 _ORDER_COLUMNS = (AmazonOrder.seller_account, AmazonOrder.amazon_order_id, AmazonOrder.marketplace_id,
