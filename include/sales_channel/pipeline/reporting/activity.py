@@ -147,7 +147,7 @@ def load_activity(channel: ChannelStore, stores: Sequence[StoreSettings], period
     latency = _latency(orders, links, firsts, period)
     return Activity(
         period=period, stores=tuple(s.key for s in stores), all_stores=all_stores, as_of=as_of,
-        activity=_activity(events), revenue=_revenue(events, orders), latency=latency,
+        activity=_activity(events), revenue=_revenue(events), latency=latency,
         latency_summary=_latency_summary(latency), quarantine_open=_quarantine_open(quarantine, as_of),
         quarantine=_quarantine_summary(quarantine, period, as_of), api_calls=api_calls,
         reconciliation=reconciliation, alerts=alerts)
@@ -304,7 +304,7 @@ def _activity(events: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values(list(DIMENSIONS), ignore_index=True)
 
 
-def _revenue(events: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+def _revenue(events: pd.DataFrame) -> pd.DataFrame:
     received = events[(events["measure"] == "received") & events["currency"].notna()]
     revenue = received.groupby([*DIMENSIONS, "currency"], as_index=False).agg(
         orders=("amazon_order_id", "nunique"), revenue=("order_total", lambda v: sum(x for x in v if x is not None)))
