@@ -49,21 +49,18 @@ class AlertRepository:
 
     # -- the alerts table ---------------------------------------------------------------------------
 
-    def raise_(self, check_key: str, scope: str, severity: str, message: str, action: str) -> tuple[Alert, bool]:
-        """Open the alert, or refresh the open one (its figure may have moved). True when it is new."""
+    def raise_(self, check_key: str, scope: str, severity: str, message: str, action: str) -> None:
+        """Open the alert, or refresh the open one (its figure may have moved)."""
         now = self._clock()
         with self._sessions.write() as session:
             alert = session.scalars(select(Alert).where(
                 Alert.check_key == check_key, Alert.scope == scope, Alert.cleared_at.is_(None))
                 .order_by(Alert.id).limit(1).with_for_update()).first()
             if alert is None:
-                alert = Alert(check_key=check_key, scope=scope, severity=severity, message=message,
-                              action=action, first_raised_at=now, last_raised_at=now)
-                session.add(alert)
-                session.flush()
-                return alert, True
-            alert.severity, alert.message, alert.action, alert.last_raised_at = severity, message, action, now
-            return alert, False
+                session.add(Alert(check_key=check_key, scope=scope, severity=severity, message=message,
+                                  action=action, first_raised_at=now, last_raised_at=now))
+            else:
+                alert.severity, alert.message, alert.action, alert.last_raised_at = severity, message, action, now
 
     def open(self, scope: str | None = None) -> list[Alert]:
         """The open alerts (of one scope), oldest first."""
@@ -72,12 +69,6 @@ class AlertRepository:
             statement = statement.where(Alert.scope == scope)
         with self._sessions.read() as session:
             return list(session.scalars(statement))
-
-    def history(self, limit: int = 100) -> list[Alert]:
-        """The latest alerts, open or cleared, newest first."""
-        with self._sessions.read() as session:
-            return list(session.scalars(select(Alert).order_by(Alert.last_raised_at.desc(), Alert.id.desc())
-                                        .limit(limit)))
 
     def mark_notified(self, alert_ids: Iterable[int]) -> None:
         now = self._clock()
