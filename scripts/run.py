@@ -1,8 +1,11 @@
-"""`make run`: the sandboxes with seeded orders + `airflow standalone` (SQLite, LocalExecutor).
+"""`make run`: the sandboxes with seeded orders + Airflow (SQLite, LocalExecutor): the API server, then the
+scheduler, the DAG processor and the triggerer (what `airflow standalone` runs, but in order: standalone starts
+them all at once, and a task the scheduler starts before the API server answers fails calling the execution
+API and waits minutes for its retry).
 
 Runs in the foreground. Ctrl-C (or SIGTERM, SIGHUP) stops every process it started *and all their
 descendants*: Airflow's task supervisors and task processes run in process groups of their own, so
-stopping a process group (or `airflow standalone` by its pid) is not enough. The whole tree is
+stopping a process group (or an Airflow component by its pid) is not enough. The whole tree is
 collected with psutil before anything is signalled (children re-parent when their parent exits), sent
 SIGTERM, given `STOP_GRACE_SECONDS`, and what is left gets SIGKILL. The script returns only once every
 one of them has exited and the ports it used are free, so an immediate second start finds them free.
@@ -53,13 +56,14 @@ TIME_SCALE = os.environ.get("SANDBOX_TIME_SCALE", "1")
 PORTS = {"Airflow API server": AIRFLOW_PORT, "Amazon sandbox": AMAZON_PORT, "Commerce sandbox": COMMERCE_PORT,
          "Airflow worker log server": WORKER_LOG_PORT, "Airflow triggerer log server": TRIGGER_LOG_PORT}
 AIRFLOW_URL = f"http://localhost:{AIRFLOW_PORT}"
+AFTER_API_SERVER = ("scheduler", "dag-processor", "triggerer")
 STOP_GRACE_SECONDS = 15.0  # SIGTERM → SIGKILL; a task may take a while to stop (or ignore SIGTERM)
 
 
 def airflow_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({
-        # `airflow standalone` starts its components as `airflow ...` commands: they must be this venv's.
+        # Airflow's components start `airflow ...` commands of their own: they must be this venv's.
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
@@ -365,12 +369,12 @@ def main() -> int:
         password = admin_password()
 
         log = open(AIRFLOW_HOME / "standalone.log", "a")  # noqa: SIM115 - lives as long as Airflow
-        airflow_proc = tree.popen([BIN / "airflow", "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        api_server = tree.popen([BIN / "airflow", "api-server"], env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while True:
             tree.track()
-            if airflow_proc.poll() is not None:
-                print(f"airflow standalone exited; see {AIRFLOW_HOME / 'standalone.log'}", file=sys.stderr)
+            if api_server.poll() is not None:
+                print(f"the Airflow API server exited; see {AIRFLOW_HOME / 'standalone.log'}", file=sys.stderr)
                 return 1
             try:
                 if requests.get(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", timeout=2).ok:
@@ -382,9 +386,11 @@ def main() -> int:
                       file=sys.stderr)
                 return 1
             time.sleep(1)
+        airflow_procs = [api_server] + [tree.popen([BIN / "airflow", component], env=env, stdout=log,
+                                                   stderr=subprocess.STDOUT) for component in AFTER_API_SERVER]
         print(f"\nAirflow UI: {AIRFLOW_URL}   login: admin / {password}\n"
               f"Logs: {AIRFLOW_HOME / 'standalone.log'}   Stop with Ctrl-C.\n", flush=True)
-        while sandbox_proc.poll() is None and airflow_proc.poll() is None:
+        while sandbox_proc.poll() is None and all(proc.poll() is None for proc in airflow_procs):
             tree.track()  # descendants are recorded while still attached to the tree
             time.sleep(1)
         print("a process stopped unexpectedly; stopping the rest", file=sys.stderr)

@@ -1,6 +1,6 @@
 """`scripts/run.py` (`make run`): non-default ports flow everywhere, and a stop leaves nothing behind.
 
-The end-to-end test starts the real script (both sandboxes + `airflow standalone`) on free ports other
+The end-to-end test starts the real script (both sandboxes + Airflow's four components) on free ports other
 than the defaults, in a temporary run home (never the repository's `airflow_home/` or `var/`), waits
 for an `amazon_order_import` run whose tasks ran and for a Commerce order, then sends SIGTERM while a
 task is running and checks that every process of the script's tree has exited and every port is free.
