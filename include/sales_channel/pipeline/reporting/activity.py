@@ -225,19 +225,18 @@ def _quarantine_rows(conn: Connection, accounts: list[str], market_store: dict[t
     (from the order's snapshot; an order too malformed to have one is under ``UNKNOWN_STORE``)."""
     rows = _frame(conn, select(QuarantinedOrder.seller_account, QuarantinedOrder.amazon_order_id,
                                QuarantinedOrder.reason_code, QuarantinedOrder.first_seen_at,
-                               QuarantinedOrder.resolved_at, QuarantinedOrder.attempts).where(
+                               QuarantinedOrder.resolved_at, QuarantinedOrder.attempts,
+                               AmazonOrder.amazon_order_id.is_not(None), AmazonOrder.marketplace_id).outerjoin(
+        AmazonOrder, and_(AmazonOrder.seller_account == QuarantinedOrder.seller_account,
+                          AmazonOrder.amazon_order_id == QuarantinedOrder.amazon_order_id)).where(
         QuarantinedOrder.seller_account.in_(accounts), QuarantinedOrder.first_seen_at < as_of,
         or_(QuarantinedOrder.resolved_at.is_(None), QuarantinedOrder.resolved_at >= period.start)),
-        ["seller_account", "amazon_order_id", "reason", "first_seen_at", "resolved_at", "attempts"])
-    keys = sorted(set(zip(rows["seller_account"], rows["amazon_order_id"], strict=True)))
-    markets: dict[tuple[str, str], str | None] = {}
-    for batch in chunked(keys, 400):
-        markets.update(((a, o), m) for a, o, m in conn.execute(select(
-            AmazonOrder.seller_account, AmazonOrder.amazon_order_id, AmazonOrder.marketplace_id).where(
-            tuple_(AmazonOrder.seller_account, AmazonOrder.amazon_order_id).in_(batch))))
-    rows["store"] = [market_store.get((a, markets.get((a, o)))) if (a, o) in markets else UNKNOWN_STORE
-                     for a, o in zip(rows["seller_account"], rows["amazon_order_id"], strict=True)]
-    return rows[rows["store"].isin(selected | {UNKNOWN_STORE})]
+        ["seller_account", "amazon_order_id", "reason", "first_seen_at", "resolved_at", "attempts", "snapshot",
+         "marketplace_id"])
+    rows["store"] = [market_store.get((a, m)) if snapshot else UNKNOWN_STORE
+                     for a, snapshot, m in zip(rows["seller_account"], rows["snapshot"], rows["marketplace_id"],
+                                               strict=True)]
+    return rows[rows["store"].isin(selected | {UNKNOWN_STORE})].drop(columns=["snapshot", "marketplace_id"])
 
 
 def _api_calls(conn: Connection, accounts: list[str], period: Period) -> pd.DataFrame:
