@@ -129,7 +129,7 @@ class CommerceToAmazon:
         since = self.channel.watermarks.get(self.store.key, STREAM) or self.store.connected_since
         summary.since, summary.until = since.isoformat(), until.isoformat()
         # No upper bound: what changes while this run reads is read now or by the next run's overlap (the
-        # watermark moves to this run's start), and the outbox never queues a document twice.
+        # watermark moves to this run's start at most), and the outbox never queues a document twice.
         read_from = since - OVERLAP
         in_store = SearchCriteria().where("store_id", self.store.store_id)  # not the installation's other stores
         cancelled = list(self.commerce.orders.iter_updated(read_from, criteria=in_store.where("state", "canceled")))
@@ -248,10 +248,11 @@ class CommerceToAmazon:
             # snapshot will not change again, so this shipment is what completes the order in Commerce.
             if self.channel.outbox.get(CONFIRM_KIND, shipment_source(self.store.key, shipment.entity_id)) is None:
                 summary.already_shipped += 1
-                self.channel.events.append(self.account, amazon.order_id, "shipment_not_sent",
-                                           f"shipment {shipment.increment_id}: Amazon reports the order shipped in "
-                                           "full already; no package sent")
-                self.effects.complete_shipped(amazon.order_id, order)
+                # Said once: when the completion is queued (a re-read of the shipment queues nothing more).
+                if self.effects.complete_shipped(amazon.order_id, order) in ("commerce_invoice", "invoice_comment"):
+                    self.channel.events.append(self.account, amazon.order_id, "shipment_not_sent",
+                                               f"shipment {shipment.increment_id}: Amazon reports the order shipped "
+                                               "in full already; no package sent, the order is completed in Commerce")
             return
         payload = shipment_payload(shipment, order, amazon, self.store)
         source = shipment_source(self.store.key, shipment.entity_id)
