@@ -13,7 +13,6 @@ is refused outright (FATAL), so nothing is ever expanded or fetched.
 
 from __future__ import annotations
 
-import gzip
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sales_channel.sandbox.amazon import orders
+from sales_channel.sandbox.amazon import orders, processing
 
 if TYPE_CHECKING:
     from sales_channel.sandbox.amazon.service import AmazonSandbox
@@ -290,40 +289,22 @@ def _adjust(sandbox: AmazonSandbox, feed: dict[str, Any], message_id: str, body:
 
 def advance_feed(sandbox: AmazonSandbox, feed_id: str, kind: str) -> str:
     """The lifecycle events of a feed: start processing, then finish it (DONE or FATAL)."""
-    feed = sandbox.store.get_feed(feed_id)
-    if feed is None:
-        return "skipped: feed no longer exists"
-    now = sandbox.now_iso()
-    if kind == "feed_start":
-        if feed["processingStatus"] != "IN_QUEUE":
-            return f"skipped: feed is {feed['processingStatus']}"
-        feed.update(processingStatus="IN_PROGRESS", processingStartTime=now)
-        sandbox.store.put_feed(feed)
-        return "applied"
-    if feed["processingStatus"] != "IN_PROGRESS":
-        return f"skipped: feed is {feed['processingStatus']}"
+    return processing.advance(sandbox, "feed", sandbox.store.get_feed(feed_id), kind == "feed_start",
+                              sandbox.store.put_feed, lambda feed: _finish(sandbox, feed))
+
+
+def _finish(sandbox: AmazonSandbox, feed: dict[str, Any]) -> None:
     document = sandbox.store.get_document(feed["inputFeedDocumentId"])
     try:
         report = process_document(sandbox, feed, document["content"] or b"")
         status = "DONE"
     except FeedDocumentError as error:
-        report = Report(feed_id)
+        report = Report(feed["feedId"])
         report.add("0", "Error", "xml", str(error))
         status = "FATAL"
-    result_id = store_result(sandbox, report.to_xml())
-    feed.update(processingStatus=status, processingEndTime=now, resultFeedDocumentId=result_id)
-    feed.setdefault("processingStartTime", now)
-    sandbox.store.put_feed(feed)
-    return status
-
-
-def store_result(sandbox: AmazonSandbox, report: bytes) -> str:
-    compress = bool(sandbox.settings["gzip_reports"])
-    document_id = new_document_id(sandbox)
-    sandbox.store.put_document(document_id, "result", "text/xml; charset=UTF-8",
-                               gzip.compress(report) if compress else report, "GZIP" if compress else None,
-                               sandbox.clock.now().timestamp())
-    return document_id
+    result_id = processing.store_document(sandbox, new_document_id(sandbox), "result", "text/xml; charset=UTF-8",
+                                          report.to_xml())
+    feed.update(processingStatus=status, resultFeedDocumentId=result_id)
 
 
 def new_document_id(sandbox: AmazonSandbox) -> str:

@@ -17,13 +17,12 @@ the grand total the import gave the Commerce order. Discounts are negative, as i
 
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sales_channel.sandbox.amazon import orders
+from sales_channel.sandbox.amazon import orders, processing
 from sales_channel.sandbox.amazon.api_orders import horizon
 from sales_channel.sandbox.amazon.errors import invalid_input
 from sales_channel.sandbox.amazon.seed import BY_MARKETPLACE_ID
@@ -132,42 +131,28 @@ def cancel(sandbox: AmazonSandbox, report: dict[str, Any]) -> None:
 # --- processing ----------------------------------------------------------------------------------
 def advance_report(sandbox: AmazonSandbox, report_id: str, kind: str) -> str:
     """The lifecycle events of a report: start processing, then finish it (DONE, CANCELLED or FATAL)."""
-    report = sandbox.store.get_report(report_id)
-    if report is None:
-        return "skipped: report no longer exists"
-    now = sandbox.now_iso()
-    if kind == "report_start":
-        if report["processingStatus"] != "IN_QUEUE":
-            return f"skipped: report is {report['processingStatus']}"
-        report.update(processingStatus="IN_PROGRESS", processingStartTime=now)
-        sandbox.store.put_report(report)
-        return "applied"
-    if report["processingStatus"] != "IN_PROGRESS":
-        return f"skipped: report is {report['processingStatus']}"
+    return processing.advance(sandbox, "report", sandbox.store.get_report(report_id), kind == "report_start",
+                              sandbox.store.put_report, lambda report: _finish(sandbox, report))
+
+
+def _finish(sandbox: AmazonSandbox, report: dict[str, Any]) -> None:
     if report["_sandbox"]["fatal"]:
-        error = {"errorDetails": f"Report {report_id} could not be generated (fault injected by the sandbox's "
-                                 "fatal_reports setting)."}
+        error = {"errorDetails": f"Report {report['reportId']} could not be generated (fault injected by the "
+                                 "sandbox's fatal_reports setting)."}
         report.update(processingStatus="FATAL",
                       reportDocumentId=_store_document(sandbox, json.dumps(error).encode(), "application/json"))
+        return
+    rows = order_rows(sandbox, report)
+    if rows:
+        report.update(processingStatus="DONE", reportDocumentId=_store_document(
+            sandbox, render(rows).encode("utf-8"), CONTENT_TYPE))
     else:
-        rows = order_rows(sandbox, report)
-        if rows:
-            report.update(processingStatus="DONE", reportDocumentId=_store_document(
-                sandbox, render(rows).encode("utf-8"), CONTENT_TYPE))
-        else:
-            report["processingStatus"] = "CANCELLED"  # Amazon cancels a report that has no data
-    report["processingEndTime"] = now
-    sandbox.store.put_report(report)
-    return report["processingStatus"]
+        report["processingStatus"] = "CANCELLED"  # Amazon cancels a report that has no data
 
 
 def _store_document(sandbox: AmazonSandbox, content: bytes, content_type: str) -> str:
-    """A report document, GZIP-compressed when the ``gzip_reports`` setting asks for it."""
-    compress = bool(sandbox.settings["gzip_reports"])
-    document_id = f"amzn1.spdoc.1.4.na.{sandbox.new_id(20)}"
-    sandbox.store.put_document(document_id, "report", content_type, gzip.compress(content) if compress else content,
-                               "GZIP" if compress else None, sandbox.clock.now().timestamp())
-    return document_id
+    return processing.store_document(sandbox, f"amzn1.spdoc.1.4.na.{sandbox.new_id(20)}", "report", content_type,
+                                     content)
 
 
 # --- the order report ----------------------------------------------------------------------------
