@@ -31,8 +31,10 @@ from urllib.parse import quote, urlsplit
 import requests
 from airflow.sdk import BaseHook, BaseNotifier, conf
 from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.log import redact
 
 from sales_channel.airflow.hooks._connection import conn_extras, mask
+from sales_channel.net import redact_query_values
 
 DEFAULT_CONN_ID = "sales_channel_alerts"
 SOURCE = "amazon-sales-channel"
@@ -186,6 +188,12 @@ def run_url(dag_id: str, run_id: str) -> str:
     return f"{_base_url()}/dags/{dag_id}/runs/{quote(run_id, safe='')}"
 
 
+def _shareable(text: str) -> str:
+    """An error's text fit to leave Airflow: the secrets Airflow masks in task logs masked here too, and
+    URL query values redacted (Commerce searches carry buyer emails, pre-signed URLs signatures)."""
+    return redact_query_values(str(redact(text)))[:MAX_ERROR_CHARS]
+
+
 def task_failure_message(context: Any, hint: str | None) -> Message:
     """A failed task: the DAG, the run, the task and its map index name (the store or seller account it
     worked for), the error, the log URL and what to do."""
@@ -194,7 +202,7 @@ def task_failure_message(context: Any, hint: str | None) -> Message:
         f"map index {ti.map_index}" if ti.map_index is not None and ti.map_index >= 0 else None)
     task = f"{ti.task_id}" + (f" [{mapped_for}]" if mapped_for else "")
     exc = context.get("exception")
-    error = f"{type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}" if exc is not None else "no error recorded"
+    error = f"{type(exc).__name__}: {_shareable(str(exc))}" if exc is not None else "no error recorded"
     what_to_do = hint or "Read the task's log, and the DAG's documentation (its page in the Airflow UI)."
     log_url = getattr(ti, "log_url", None)
     text = "\n".join([
