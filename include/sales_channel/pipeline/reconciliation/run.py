@@ -136,9 +136,11 @@ def load(store: StoreSettings, report: OrderReport, window: Window, *, amazon: S
     items = read_amazon_items(amazon, report, store, channel, window)
     order_ids = items["amazon_order_id"].unique().tolist()
     linked = read_links(channel, store, order_ids)
-    orders, order_items = read_commerce(commerce, store, window, margin, order_ids,
-                                        [link.commerce_entity_id for link in linked.values()])
-    links = read_links(channel, store, order_ids, orders["commerce_entity_id"].tolist())
+    linked_entities = {link.commerce_entity_id for link in linked.values()}
+    orders, order_items = read_commerce(commerce, store, window, margin, order_ids, linked_entities)
+    # Only the Commerce orders not linked already: the report's links were read above.
+    links = linked | read_links(channel, store, (), [entity for entity in orders["commerce_entity_id"].tolist()
+                                                     if entity not in linked_entities])
     links_frame, quarantine, outbox = read_ours(channel, store, order_ids, links)
     return Inputs(items, orders, order_items, links_frame, quarantine, outbox)
 
