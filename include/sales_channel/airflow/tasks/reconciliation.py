@@ -114,10 +114,10 @@ def reconcile(store_key: str, window: Mapping[str, str], reports: Iterable[Mappi
                                                          fallback=2.0)))
     channel = ChannelDatabaseHook().get_conn()
     try:
-        amazon = AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn()
-        commerce = AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code,
-                                     pool_maxsize=connections_needed(workers())).get_conn()
-        with amazon, commerce:
+        # One with: the Amazon client is closed even when the Commerce client cannot be built.
+        with (AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn() as amazon,
+              AdobeCommerceHook(store.commerce_conn_id, store_code=store.store_code,
+                                pool_maxsize=connections_needed(workers())).get_conn() as commerce):
             @contextmanager
             def open_import() -> Iterator[AccountImport]:
                 yield AccountImport([store], amazon, {store.key: commerce}, channel, workers=workers(),
