@@ -129,6 +129,7 @@ def load_activity(channel: ChannelStore, stores: Sequence[StoreSettings], period
     if not stores:
         raise ValueError("stores: at least one store is required")
     as_of = min(now, period.end)
+    keys = tuple(s.key for s in stores)
     market_store = {(s.amazon_conn_id, m): s.key for s in stores for m in s.marketplace_ids}
     accounts = sorted({s.amazon_conn_id for s in stores})
     with channel.engine.connect() as conn:
@@ -139,14 +140,14 @@ def load_activity(channel: ChannelStore, stores: Sequence[StoreSettings], period
                                                                   strict=True)]
         orders = orders[orders["store"].notna()]
         events = _events(orders, links, firsts, period)
-        quarantine = _quarantine_rows(conn, accounts, market_store, period, as_of, set(s.key for s in stores))
+        quarantine = _quarantine_rows(conn, accounts, market_store, period, as_of, set(keys))
         api_calls = _api_calls(conn, accounts, period)
-        reconciliation = _reconciliation(conn, [s.key for s in stores], period)
-        scopes = None if all_stores else {s.key for s in stores} | set(accounts)
+        reconciliation = _reconciliation(conn, list(keys), period)
+        scopes = None if all_stores else {*keys, *accounts}
         alerts = _alerts(conn, as_of, scopes)
     latency = _latency(orders, links, firsts, period)
     return Activity(
-        period=period, stores=tuple(s.key for s in stores), all_stores=all_stores, as_of=as_of,
+        period=period, stores=keys, all_stores=all_stores, as_of=as_of,
         activity=_activity(events), revenue=_revenue(events), latency=latency,
         latency_summary=_latency_summary(latency), quarantine_open=_quarantine_open(quarantine, as_of),
         quarantine=_quarantine_summary(quarantine, period, as_of), api_calls=api_calls,
