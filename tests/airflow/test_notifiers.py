@@ -179,3 +179,22 @@ def test_a_missed_deadline_is_delivered_by_the_triggerers_callback(monkeypatch, 
     assert message["run_id"] == "scheduled__2026-12-03T08:00:00+00:00" and message["deadline_minutes"] == 30
     assert "has not finished by its deadline 2026-12-03 08:30:00+00:00 (30 minutes after it was queued)" in message["text"]
     assert message["run_url"].endswith("/dags/amazon_order_status_sync/runs/scheduled__2026-12-03T08%3A00%3A00%2B00%3A00")
+
+
+def test_a_failure_message_carries_no_query_value_and_no_masked_secret():
+    """An exception may quote a Commerce search URL (a buyer's email in its query) or a secret Airflow masks
+    in the task log: neither leaves in the alert."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.log import mask_secret
+    from sales_channel.airflow.notifiers import task_failure_message
+
+    mask_secret("sandbox-commerce-token-not-for-alerts")
+    error = RuntimeError("GET http://commerce.local/rest/V1/orders?searchCriteria[filter_groups][0][filters][0]"
+                         "[value]=jane.doe@example.com failed with token sandbox-commerce-token-not-for-alerts")
+    ti = SimpleNamespace(dag_id="amazon_order_import", run_id="manual__1", task_id="import_orders", map_index=0,
+                         rendered_map_index="us", try_number=4, log_url="http://airflow.local/log")
+    message = task_failure_message({"ti": ti, "exception": error}, hint=None)
+    sent = json.dumps(message.payload())
+    assert "jane.doe@example.com" not in sent and "sandbox-commerce-token-not-for-alerts" not in sent
+    assert "RuntimeError" in message.text and "Store: us" in message.text and "[value]=***" in message.text
