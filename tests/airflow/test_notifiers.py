@@ -198,3 +198,14 @@ def test_a_failure_message_carries_no_query_value_and_no_masked_secret():
     sent = json.dumps(message.payload())
     assert "jane.doe@example.com" not in sent and "sandbox-commerce-token-not-for-alerts" not in sent
     assert "RuntimeError" in message.text and "Store: us" in message.text and "[value]=***" in message.text
+
+
+@pytest.mark.parametrize("conn_type", ["https", "smtp"])
+def test_a_connection_with_a_bad_timeout_is_refused_naming_the_field(conn_type):
+    from airflow.sdk import Connection
+    from sales_channel.airflow.notifiers import transport_for
+
+    conn = Connection(conn_id="sales_channel_alerts", conn_type=conn_type, host="alerts.example.com",
+                      extra=json.dumps({"timeout": "soon", "to": "ops@example.com", "from": "airflow@example.com"}))
+    with pytest.raises(AlertDeliveryError, match="'sales_channel_alerts': extra field timeout is 'soon'"):
+        transport_for(conn)

@@ -79,7 +79,7 @@ class Webhook:
         self.shown = f"webhook {parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
         self.headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
         self.auth = (conn.login, conn.password or "") if conn.login else None
-        self.timeout = float(extra.get("timeout", 10))
+        self.timeout = _timeout(conn, extra, 10.0)
         path_and_query = self.url[len(f"{parts.scheme}://{parts.netloc}"):]
         self.secrets = [self.url, path_and_query if len(path_and_query) > 1 else "", parts.netloc if "@" in parts.netloc
                         else "", conn.password or "", *self.headers.values()]
@@ -89,6 +89,18 @@ class Webhook:
                                  timeout=self.timeout)
         if response.status_code >= 300:
             raise AlertDeliveryError(f"{self.shown} answered HTTP {response.status_code}")
+
+
+def _timeout(conn: Any, extra: dict[str, Any], default: float) -> float:
+    value = extra.get("timeout", default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise AlertDeliveryError(f"alert connection {conn.conn_id!r}: extra field timeout is {value!r}; give a "
+                                 "number of seconds above 0")
+    return seconds
 
 
 class Email:
@@ -109,7 +121,7 @@ class Email:
                 raise AlertDeliveryError(f"alert connection {conn.conn_id!r}: field {name} is empty")
         self.host, self.port = conn.host, int(conn.port or self.PORTS[self.security])
         self.login, self.password = conn.login, conn.password
-        self.timeout = float(extra.get("timeout", 30))
+        self.timeout = _timeout(conn, extra, 30.0)
         self.shown = f"email via {self.host}:{self.port} to {len(self.recipients)} recipient(s)"
         self.secrets = [conn.password or ""]
 
