@@ -131,8 +131,8 @@ def read_amazon_items(amazon: SpApiClient, report: OrderReport, store: StoreSett
     names = marketplace_names(store)
     items = frames.amazon_items_from_report(raw[raw["sales-channel"].isin(names)], minor_units)
     mapped = channel.skus.get_many(store.amazon_conn_id, items["sku"].unique().tolist())
-    if mapped:
-        items["sku"] = items["sku"].replace(mapped)
+    if mapped:  # map, not replace: replace passes over every row once per mapped SKU
+        items["sku"] = items["sku"].map(mapped).fillna(items["sku"]).astype(items["sku"].dtype)
     return items
 
 
