@@ -20,9 +20,10 @@ No call is made per order.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -85,34 +86,32 @@ class Window:
 
 def request_order_report(amazon: SpApiClient, account: str, marketplace_ids: Sequence[str], window: Window, *,
                          deadline: float | None, poll: timedelta = DEFAULT_POLL,
-                         sleep: Callable[[float], None] = time.sleep, logger: logging.Logger = log) -> OrderReport:
+                         logger: logging.Logger = log) -> OrderReport:
     """Request the account's order report of ``window`` (orders by purchase date) and wait until Amazon
     has made it: getReport every ``poll`` (the usage-plan bucket paces the calls as well) until DONE,
     FATAL or CANCELLED, or ``deadline`` (``time.monotonic()``)."""
     report_id = amazon.create_report(ORDERS_BY_ORDER_DATE, sorted(marketplace_ids), window.start, window.end)
     logger.info("account %s: order report %s requested for %s (%s)", account, report_id, window.describe(),
                 ", ".join(sorted(marketplace_ids)))
-    while True:
-        report = amazon.get_report(report_id)
-        status = report.processing_status
-        if status is ProcessingStatus.DONE:
-            if not report.report_document_id:
-                raise ReportFailed(f"order report {report_id} of account {account} is DONE without a document")
-            logger.info("account %s: order report %s done (document %s)", account, report_id,
-                        report.report_document_id)
-            return OrderReport(account, report_id, report.report_document_id)
-        if status is ProcessingStatus.FATAL:
-            raise ReportFailed(f"order report {report_id} of account {account} ended FATAL: Amazon could not make "
-                               f"it (error document {report.report_document_id or 'none'}); the retry requests a "
-                               "new one")
-        if status is ProcessingStatus.CANCELLED:
-            logger.warning("account %s: Amazon cancelled order report %s (it does so when the window has no "
-                           "data); each store checks that it knows no order of the window", account, report_id)
-            return OrderReport(account, report_id, None)
-        if deadline is not None and time.monotonic() + poll.total_seconds() > deadline:
-            raise ReportNotReady(f"order report {report_id} of account {account} is still {status} at the task's "
-                                 "deadline; the retry requests it again")
-        sleep(poll.total_seconds())
+    timeout = math.inf if deadline is None else deadline - time.monotonic()
+    try:
+        report = amazon.wait_for_report(report_id, poll_interval_s=poll.total_seconds(), timeout_s=timeout)
+    except TimeoutError as late:
+        raise ReportNotReady(f"order report {report_id} of account {account} is not ready at the task's deadline "
+                             f"({late}); the retry requests it again") from late
+    status = report.processing_status
+    if status is ProcessingStatus.FATAL:
+        raise ReportFailed(f"order report {report_id} of account {account} ended FATAL: Amazon could not make "
+                           f"it (error document {report.report_document_id or 'none'}); the retry requests a "
+                           "new one")
+    if status is ProcessingStatus.CANCELLED:
+        logger.warning("account %s: Amazon cancelled order report %s (it does so when the window has no "
+                       "data); each store checks that it knows no order of the window", account, report_id)
+        return OrderReport(account, report_id, None)
+    if not report.report_document_id:
+        raise ReportFailed(f"order report {report_id} of account {account} is DONE without a document")
+    logger.info("account %s: order report %s done (document %s)", account, report_id, report.report_document_id)
+    return OrderReport(account, report_id, report.report_document_id)
 
 
 def read_amazon_items(amazon: SpApiClient, report: OrderReport, store: StoreSettings, channel: ChannelStore,
