@@ -232,7 +232,6 @@ class _Sides:
 
         # Amazon: one row per order from its items (grouped by sorting the codes).
         order = np.argsort(self.item_code, kind="stable")
-        self.item_order = order
         sorted_codes = self.item_code[order]
         starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(order) else order
         first = order[starts]
