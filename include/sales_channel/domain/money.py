@@ -10,7 +10,8 @@ from sales_channel.domain.errors import shown
 # ISO 4217 minor units where they are not 2 (only those Amazon marketplaces use).
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "HUF": 2, "BHD": 3, "KWD": 3}
 # Amazon's decimal strings ("12.34", "-1.30"): no exponent, no NaN or Infinity, no thousands separator.
-_AMOUNT = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,8})?")
+AMOUNT_PATTERN = r"-?[0-9]{1,16}(?:\.[0-9]{1,8})?"  # a decimal amount as text (Amazon's strings)
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 # Magento keeps order amounts as decimal(20,4): an amount must leave room for sums and base conversion.
 MAX_AMOUNT = Decimal("1e12")
 

@@ -42,7 +42,7 @@ import pandas as pd
 from sales_channel.amazon.reports import FULFILLMENT_CHANNELS, ORDER_REPORT_COLUMNS
 from sales_channel.amazon.reports import ORDER_STATUSES as REPORT_ORDER_STATUSES
 from sales_channel.domain.errors import shown
-from sales_channel.domain.money import minor_units
+from sales_channel.domain.money import AMOUNT_PATTERN, minor_units
 
 STRING, INT64, NULLABLE_INT, DATETIME = "string", "int64", "Int64", "datetime"
 
@@ -223,7 +223,6 @@ _REPORT_STATUSES = {key.lower(): value for key, value in REPORT_ORDER_STATUSES.i
     "unfulfillable": "unfulfillable"}
 _REPORT_FULFILLMENTS = {key.lower(): value for key, value in FULFILLMENT_CHANNELS.items()} | {
     "afn": "amazon", "mfn": "merchant"}
-_AMOUNT = r"-?[0-9]{1,16}(?:\.[0-9]{1,8})?"
 _COUNT = r"[0-9]{1,9}"
 
 
@@ -284,7 +283,7 @@ class _Report:
         if not len(texts):
             return np.zeros(0, dtype=np.int64)
         texts = pd.Series(texts, dtype="string")
-        bad_text = ~(texts.str.fullmatch(_AMOUNT) | (texts == "")).to_numpy(dtype=bool)
+        bad_text = ~(texts.str.fullmatch(AMOUNT_PATTERN) | (texts == "")).to_numpy(dtype=bool)
         if bad_text.any():
             raise self.fail(column, bad_text[codes], "not a decimal amount")
         negative = texts.str.startswith("-").to_numpy(dtype=bool)
