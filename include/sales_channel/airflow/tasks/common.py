@@ -46,6 +46,16 @@ def load_stores() -> StoresDocument:
         raise AirflowFailException(str(invalid)) from invalid
 
 
+def store_settings(store_key: str) -> StoreSettings:
+    """One store's settings; the task fails at once, naming the store (and the field), when they are invalid
+    or the store is not in the settings."""
+    stores = load_stores()
+    store = stores.valid.get(store_key)
+    if store is None:
+        raise AirflowFailException(stores.invalid.get(store_key) or f"store {store_key!r} is not in the settings")
+    return store
+
+
 def account_stores(account: str) -> list[StoreSettings]:
     """The active, valid stores of one seller account (its Airflow connection id)."""
     stores = load_stores().accounts().get(account)

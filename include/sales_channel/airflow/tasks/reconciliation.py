@@ -19,6 +19,7 @@ from sales_channel.airflow.tasks.common import (
     refusals_fail_at_once,
     results_folder,
     settle_delay,
+    store_settings,
     task_deadline,
     workers,
 )
@@ -98,10 +99,7 @@ def reconcile(store_key: str, window: Mapping[str, str], reports: Iterable[Mappi
     from sales_channel.pipeline.reconciliation.run import ReconciliationSettings, reconcile_store
 
     name_map_index(store=store_key)
-    stores = load_stores()
-    store = stores.valid.get(store_key)
-    if store is None:
-        raise AirflowFailException(stores.invalid.get(store_key) or f"store {store_key!r} is not in the settings")
+    store = store_settings(store_key)
     report = next((OrderReport.from_json(r) for r in reports if r["account"] == store.amazon_conn_id), None)
     if report is None:
         raise AirflowFailException(f"store {store_key}: no order report of seller account {store.amazon_conn_id}")

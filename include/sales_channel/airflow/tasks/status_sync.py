@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from sales_channel.airflow.hooks import AdobeCommerceHook, AmazonSellingPartnerHook, ChannelDatabaseHook
 from sales_channel.airflow.tasks.common import (
     active_stores,
@@ -14,6 +12,7 @@ from sales_channel.airflow.tasks.common import (
     name_map_index,
     open_account,
     outbox_work,
+    store_settings,
     task_deadline,
 )
 from sales_channel.pipeline.status_sync.sync import AccountFeeds, StoreSync
@@ -35,10 +34,7 @@ def accounts() -> list[str]:
 
 def sync_store(store_key: str) -> dict[str, Any]:
     name_map_index(store=store_key)
-    stores = load_stores()
-    store = stores.valid.get(store_key)
-    if store is None:
-        raise AirflowFailException(stores.invalid.get(store_key) or f"store {store_key!r} is not in the settings")
+    store = store_settings(store_key)
     channel = ChannelDatabaseHook().get_conn()
     try:
         amazon = AmazonSellingPartnerHook(store.amazon_conn_id, channel=channel).get_conn()
