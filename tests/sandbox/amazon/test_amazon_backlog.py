@@ -3,7 +3,6 @@ lastUpdatedAfter window ending two minutes ago."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -81,9 +80,8 @@ def test_a_backlog_range_must_end_two_minutes_ago(amazon_factory):
     assert amazon.control("GET", "/summary")["orders"] == 0
 
 
-def test_twenty_thousand_orders_take_seconds(amazon_factory):
+def test_twenty_thousand_orders_are_added_in_one_call(amazon_factory):
+    """How fast is measured by bench/import_backlog.py (backlog_seed_s), not asserted here."""
     amazon = amazon_factory(orders=0)
-    started = time.monotonic()
     assert amazon.control("POST", "/orders/backlog", json={"count": 20_000})["count"] == 20_000
-    assert time.monotonic() - started < 20
     assert amazon.control("GET", "/summary")["orders"] == 20_000
