@@ -229,3 +229,24 @@ def test_a_failed_delivery_marks_nothing_and_is_repeated(channel, clock):
     assert inbox.deliveries == [(["outbox_failed [eu]"], [])]
     [row] = alert_rows(channel)
     assert row.notified_at is not None
+
+
+def test_the_alerts_of_a_store_no_longer_active_are_retired_not_left_open(channel, clock):
+    inbox = Inbox()
+    fresh_watermarks(channel, clock)
+    fail_row(channel, CONFIRM_KIND, "eu/shipment/7", ACCOUNT)
+    fail_row(channel, CONFIRM_KIND, "us/shipment/8", ACCOUNT)
+    health(channel, clock).run(inbox)
+    assert sorted(inbox.deliveries[-1][0]) == ["outbox_failed [eu]", "outbox_failed [us]"]
+
+    # The eu store is switched off: its alert is never evaluated again, so it is closed (not announced as
+    # fine again: nobody checked);
+    # its failed row is not forgotten: no active store owns it now, so its seller account's check reports it.
+    only_us = [store for store in stores() if store.key == "us"]
+    clock.now += timedelta(minutes=15)
+    outcome = ChannelHealth(channel, only_us, Thresholds(), clock=clock).run(inbox)
+    assert [f"{a.check_key} [{a.scope}]" for a in outcome.retired] == ["outbox_failed [eu]"]
+    assert inbox.deliveries[-1] == ([f"outbox_failed [{ACCOUNT}]"], [])
+    assert sorted((a.check_key, a.scope) for a in channel.alerts.open()) == [("outbox_failed", ACCOUNT),
+                                                                             ("outbox_failed", "us")]
+    assert "closed unchecked" in outcome.line() and outcome.as_dict()["retired"] == ["outbox_failed [eu]"]

@@ -76,11 +76,14 @@ class HealthOutcome:
     raised: list[Alert] = field(default_factory=list)  # delivered by this run (new, or left by a failed delivery)
     cleared: list[Alert] = field(default_factory=list)  # passed again (announced if they had been delivered)
     still_open: list[Alert] = field(default_factory=list)  # open and delivered before: not sent again
+    retired: list[Alert] = field(default_factory=list)  # closed: no active store or account has the scope any more
     unchecked: list[str] = field(default_factory=list)  # figures not there yet, e.g. a watermark never set
 
     def line(self) -> str:
         parts = [f"{len(self.raised)} new alert(s)", f"{len(self.still_open)} still open (not re-sent)",
                  f"{len(self.cleared)} cleared"]
+        if self.retired:
+            parts.append(f"{len(self.retired)} closed unchecked (store or account no longer active)")
         if self.unchecked:
             parts.append("not checked yet: " + ", ".join(self.unchecked))
         return "; ".join(parts)
@@ -90,7 +93,7 @@ class HealthOutcome:
         def keys(alerts: list[Alert]) -> list[str]:
             return [f"{a.check_key} [{a.scope}]" for a in alerts]
         return {"raised": keys(self.raised), "still_open": keys(self.still_open), "cleared": keys(self.cleared),
-                "unchecked": self.unchecked}
+                "retired": keys(self.retired), "unchecked": self.unchecked}
 
 
 Deliver = Callable[[Sequence[Alert], Sequence[Alert]], None]  # (new alerts, cleared alerts); raises on failure
@@ -211,7 +214,11 @@ class ChannelHealth:
     def run(self, deliver: Deliver) -> HealthOutcome:
         """Evaluate, raise and refresh alerts, deliver the new ones and the clearances, then mark them.
 
-        If ``deliver`` raises, nothing is marked: the next attempt delivers the same alerts again."""
+        If ``deliver`` raises, nothing is marked: the next attempt delivers the same alerts again. An open
+        alert whose store or seller account is no longer active (deactivated, renamed) is never evaluated
+        again: it is closed (listed as retired, logged, not announced as "fine again": nobody checked)
+        instead of staying open for ever."""
+        active_scopes = {store.key for store in self.stores} | {store.amazon_conn_id for store in self.stores}
         with hold(self.channel.engine, HEALTH_LOCK):
             findings, checked, unchecked = self.evaluate()
             failing = {f.key for f in findings}
@@ -225,12 +232,17 @@ class ChannelHealth:
                     (outcome.raised if alert.notified_at is None else outcome.still_open).append(alert)
                 elif key in checked:
                     outcome.cleared.append(alert)
+                elif alert.scope not in active_scopes:
+                    outcome.retired.append(alert)
             announced = [alert for alert in outcome.cleared if alert.notified_at is not None]
             if outcome.raised or announced:
                 deliver(outcome.raised, announced)
             self.channel.alerts.mark_notified(alert.id for alert in outcome.raised)
-            self.channel.alerts.clear(alert.id for alert in outcome.cleared)
+            self.channel.alerts.clear(alert.id for alert in (*outcome.cleared, *outcome.retired))
         self._log.info("health: %s", outcome.line())
+        for alert in outcome.retired:
+            self._log.info("alert %s [%s] closed: no active store or seller account is %s any more", alert.check_key,
+                           alert.scope, alert.scope)
         for alert in outcome.raised:
             self._log.warning("alert %s [%s] (%s): %s — %s", alert.check_key, alert.scope, alert.severity,
                               alert.message, alert.action)
