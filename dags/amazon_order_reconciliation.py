@@ -13,6 +13,7 @@ at most 31 days).
 - `list_stores`, `load_accounts` — the stores to reconcile and their seller accounts.
 - `request_report` (per seller account) — one Amazon order report of the window for all the account's
   stores (createReport, then getReport until Amazon has made it: a handful of calls whatever the volume).
+  Between looks it waits on the triggerer (deferred), holding no worker slot.
 - `reconcile` (per store) — reads the store's rows of the report, its Commerce orders carrying the Amazon
   payment method (with items, quantities shipped, refunded, cancelled) and our links, quarantine and
   outbox; classifies every order; **repairs what is safe** through the same machinery as the flows
@@ -51,10 +52,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import conf, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from sales_channel.airflow.alerting import dag_alerting
 from sales_channel.airflow.assets import AMAZON_RECONCILIATION
+from sales_channel.airflow.operators.reports import OrderReportOperator
 from sales_channel.airflow.params import date_time_param, store_param
 
 
@@ -103,13 +105,6 @@ def amazon_order_reconciliation():
 
         return accounts(stores)
 
-    @task(map_index_template="{{ account }}")
-    def request_report(account: str, window: dict, stores: list[str]) -> dict:
-        """One order report of the window for the account's stores, waited for until Amazon has made it."""
-        from sales_channel.airflow.tasks.reconciliation import request_report
-
-        return request_report(account, window, stores)
-
     @task(map_index_template="{{ store }}", outlets=[AMAZON_RECONCILIATION])
     def reconcile(store: str, window: dict, reports: list[dict]) -> dict:
         """Reads the three sides, classifies, repairs what is safe, writes the results (XCom: counts)."""
@@ -127,7 +122,12 @@ def amazon_order_reconciliation():
     window = check_request()
     stores = list_stores()
     window >> stores
-    reports = request_report.partial(window=window, stores=stores).expand(account=load_accounts(stores))
+    # One order report per account, waited for on the triggerer (no worker slot held while Amazon makes it).
+    reports = OrderReportOperator.partial(
+        task_id="request_report", map_index_template="{{ task.account }}", window=window, stores=stores,
+        poll_interval=timedelta(seconds=conf.getfloat("sales_channel", "report_poll_seconds", fallback=30.0)),
+        max_wait=timedelta(minutes=conf.getfloat("sales_channel", "report_wait_minutes", fallback=60.0)),
+    ).expand(account=load_accounts(stores)).output
     verdict.expand(outcome=reconcile.partial(window=window, reports=reports).expand(store=stores))
 
 

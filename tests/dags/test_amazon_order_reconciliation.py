@@ -276,3 +276,21 @@ def _restriction(earliest: datetime):
     from airflow.timetables.base import TimeRestriction
 
     return TimeRestriction(earliest=earliest, latest=None, catchup=True)
+
+
+def test_the_report_is_waited_for_on_the_triggerer(world: World, reports_made: Path, capfd):
+    reconcile()
+    printed = capfd.readouterr().out
+    # While Amazon makes the report the task is deferred: no worker slot is held between looks.
+    assert any("Pausing task as DEFERRED" in line and "task_id=request_report" in line for line in printed.splitlines())
+
+
+def test_a_report_amazon_has_not_made_within_the_wait_fails_and_is_requested_again(world: World, monkeypatch):
+    # Nobody moves the sandbox's lifecycle clock: Amazon never finishes the report.
+    monkeypatch.setenv("AIRFLOW__SALES_CHANNEL__REPORT_POLL_SECONDS", "0.3")
+    monkeypatch.setenv("AIRFLOW__SALES_CHANNEL__REPORT_WAIT_MINUTES", "0.02")
+    run = reconcile()
+    tasks = states(run)
+    assert tasks["request_report[0]"] == "failed" and tasks["reconcile"] == "upstream_failed", tasks
+    waiting = {e["ref"] for e in world.amazon_control("GET", "lifecycle")["pending"] if e["kind"].startswith("report_")}
+    assert len(waiting) == 3, "each of the three tries asks for a report of its own, and none was made"

@@ -471,8 +471,8 @@ class SpApiClient:
                                       f"text: {exc}") from None
 
     def wait_for_report(self, report_id: str, poll_interval_s: float = 30.0, timeout_s: float = 3600.0) -> Report:
-        """Poll getReport until the report is DONE, CANCELLED or FATAL, holding the caller meanwhile (the
-        reconciliation's report task does, bounded by its deadline: a report is ready in minutes)."""
+        """Poll getReport until the report is DONE, CANCELLED or FATAL, holding the caller meanwhile (for
+        scripts and tests; the reconciliation's report task looks once per check and defers in between)."""
         return _poll_until_final(f"report {report_id}", lambda: self.get_report(report_id), poll_interval_s,
                                  timeout_s)
 

@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sales_channel.amazon.auth import LwaCredentials
 from sales_channel.amazon.client import SpApiClient
-from sales_channel.pipeline.reconciliation.loaders import Window, read_amazon_items, request_order_report
+from sales_channel.pipeline.reconciliation.loaders import (
+    Window,
+    create_order_report,
+    order_report_outcome,
+    read_amazon_items,
+)
 from sales_channel.sandbox.common.config import DEFAULT_CREDENTIALS as CREDS
 
 from tests.pipeline.conftest import ACCOUNT, Harness
@@ -49,8 +54,12 @@ def _ready(harness: Harness, amazon: SpApiClient, marketplace_ids, window: Windo
     mover = threading.Thread(target=advance, daemon=True)
     mover.start()
     try:
-        return request_order_report(amazon, ACCOUNT, marketplace_ids, window, deadline=time.monotonic() + 60,
-                                    poll=timedelta(seconds=0.2))
+        report_id = create_order_report(amazon, ACCOUNT, marketplace_ids, window)
+        deadline = time.monotonic() + 60
+        while (report := order_report_outcome(amazon, ACCOUNT, report_id)) is None:
+            assert time.monotonic() < deadline, f"report {report_id} not made within 60 s"
+            time.sleep(0.2)
+        return report
     finally:
         done.set()
         mover.join()

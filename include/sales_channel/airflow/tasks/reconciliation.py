@@ -20,7 +20,6 @@ from sales_channel.airflow.tasks.common import (
     results_folder,
     settle_delay,
     store_settings,
-    task_deadline,
     workers,
 )
 from sales_channel.pipeline.importing.account import AccountImport
@@ -71,26 +70,37 @@ def accounts(store_keys: Iterable[str]) -> list[str]:
     return sorted({store.amazon_conn_id for store in active_stores() if store.key in keys})
 
 
-def request_report(account: str, window: Mapping[str, str], store_keys: Iterable[str]) -> dict[str, Any]:
-    """The account's order report of the window (its stores' marketplaces), waited for until Amazon has made
-    it (``[sales_channel] report_poll_seconds``, within ``report_wait_minutes``)."""
-    from sales_channel.pipeline.reconciliation.loaders import request_order_report
+def create_report(account: str, window: Mapping[str, str], store_keys: Iterable[str]) -> str:
+    """Ask Amazon for the account's order report of the window (its stores' marketplaces): the report id."""
+    from sales_channel.pipeline.reconciliation.loaders import create_order_report
 
     name_map_index(account=account)
     keys = set(store_keys)
     markets = {m for store in active_stores() if store.key in keys and store.amazon_conn_id == account
                for m in store.marketplace_ids}
+    with _amazon(account) as amazon:
+        return create_order_report(amazon, account, sorted(markets), _window(window))
+
+
+def report_outcome(account: str, report_id: str) -> dict[str, Any] | None:
+    """One look at the report: None while Amazon makes it, else the report (XCom: ids only)."""
+    from sales_channel.pipeline.reconciliation.loaders import order_report_outcome
+
+    name_map_index(account=account)
+    with _amazon(account) as amazon:
+        outcome = order_report_outcome(amazon, account, report_id)
+    return None if outcome is None else outcome.to_json()
+
+
+@contextmanager
+def _amazon(account: str) -> Iterator[Any]:
+    """The account's SP-API client, its calls recorded in the channel database when it closes."""
     channel = ChannelDatabaseHook().get_conn()
     try:
         with AmazonSellingPartnerHook(account, channel=channel).get_conn() as amazon:
-            report = request_order_report(
-                amazon, account, sorted(markets), _window(window),
-                deadline=task_deadline(timedelta(minutes=conf.getfloat("sales_channel", "report_wait_minutes",
-                                                                      fallback=60.0))),
-                poll=timedelta(seconds=conf.getfloat("sales_channel", "report_poll_seconds", fallback=30.0)))
+            yield amazon
     finally:
         channel.close()
-    return report.to_json()
 
 
 def reconcile(store_key: str, window: Mapping[str, str], reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -20,9 +20,7 @@ No call is made per order.
 from __future__ import annotations
 
 import logging
-import math
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,8 +45,6 @@ from sales_channel.store.models import OrderLink
 log = logging.getLogger(__name__)
 
 ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}")
-# How often a report being processed is looked at (getReport allows 2/s; reports take minutes).
-DEFAULT_POLL = timedelta(seconds=30)
 
 
 class ReportFailed(RuntimeError):
@@ -56,7 +52,7 @@ class ReportFailed(RuntimeError):
 
 
 class ReportNotReady(TimeoutError):
-    """The order report was still being processed at the task's deadline: the retry asks again."""
+    """The order report was still being processed when the wait for it ended: the retry asks again."""
 
 
 @dataclass(frozen=True)
@@ -84,22 +80,24 @@ class Window:
         return f"{self.start:%Y-%m-%dT%H:%M:%SZ} to {self.end:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def request_order_report(amazon: SpApiClient, account: str, marketplace_ids: Sequence[str], window: Window, *,
-                         deadline: float | None, poll: timedelta = DEFAULT_POLL,
-                         logger: logging.Logger = log) -> OrderReport:
-    """Request the account's order report of ``window`` (orders by purchase date) and wait until Amazon
-    has made it: getReport every ``poll`` (the usage-plan bucket paces the calls as well) until DONE,
-    FATAL or CANCELLED, or ``deadline`` (``time.monotonic()``)."""
+def create_order_report(amazon: SpApiClient, account: str, marketplace_ids: Sequence[str], window: Window, *,
+                        logger: logging.Logger = log) -> str:
+    """Ask Amazon for the account's order report of ``window`` (orders by purchase date); its report id.
+    Amazon makes it in minutes: look at it with ``order_report_outcome`` until it is final."""
     report_id = amazon.create_report(ORDERS_BY_ORDER_DATE, sorted(marketplace_ids), window.start, window.end)
     logger.info("account %s: order report %s requested for %s (%s)", account, report_id, window.describe(),
                 ", ".join(sorted(marketplace_ids)))
-    timeout = math.inf if deadline is None else deadline - time.monotonic()
-    try:
-        report = amazon.wait_for_report(report_id, poll_interval_s=poll.total_seconds(), timeout_s=timeout)
-    except TimeoutError as late:
-        raise ReportNotReady(f"order report {report_id} of account {account} is not ready at the task's deadline "
-                             f"({late}); the retry requests it again") from late
+    return report_id
+
+
+def order_report_outcome(amazon: SpApiClient, account: str, report_id: str, *,
+                         logger: logging.Logger = log) -> OrderReport | None:
+    """One look at the report (one getReport): None while Amazon is still making it; the report once DONE
+    (or CANCELLED: Amazon does so when the window has no data); ``ReportFailed`` when it ended FATAL."""
+    report = amazon.get_report(report_id)
     status = report.processing_status
+    if not status.is_final:
+        return None
     if status is ProcessingStatus.FATAL:
         raise ReportFailed(f"order report {report_id} of account {account} ended FATAL: Amazon could not make "
                            f"it (error document {report.report_document_id or 'none'}); the retry requests a "
