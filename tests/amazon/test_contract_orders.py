@@ -57,9 +57,10 @@ def test_search_orders_pages_through_hundreds_of_complete_orders(sandbox_factory
         assert order.order_items and order.created_time.tzinfo is UTC and order.created_time <= search.window_end
         assert isinstance(order.proceeds.grand_total.amount, Decimal)
         assert sum((item.quantity_ordered for item in order.order_items), 0) >= 1
-    # 26 pages are more than searchOrders' burst of 20: paced at F, never throttled.
+    # 26 pages are more than searchOrders' burst of 20: paced at F (a busy machine may be slower than the
+    # plan, then nothing waits), never throttled.
     stats = client.stats.operations["searchOrders"]
-    assert (stats.calls, stats.throttled) == (26, 0) and stats.rate_wait_s > 0
+    assert (stats.calls, stats.throttled) == (26, 0)
     # The same window in pages of 100 is the same set of orders.
     same_window = client.search_orders(created_after=search.window.created_after,
                                        created_before=search.window_end, max_results_per_page=100)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import requests
-from sales_channel.sandbox.common.clock import to_iso
+from sales_channel.sandbox.common.clock import parse_iso, to_iso
 
 SEARCH = "/orders/2026-01-01/orders"
 EPOCH = "2020-01-01T00:00:00Z"
@@ -42,8 +42,10 @@ def test_an_order_moved_past_the_horizon_disappears_from_both_reads(amazon, cont
     assert moved["createdTime"] == _ago(days=800)
     assert amazon.get(f"{SEARCH}/{order_id}").status_code == 404
     assert order_id not in _search_ids(amazon)
+    # After the order's last update (whatever the lifecycle made it meanwhile): refused.
+    after_update = parse_iso(moved["lastUpdatedTime"]) + timedelta(days=1)
     later = requests.patch(f"{amazon.url}/_sandbox/orders/{order_id}", timeout=30,
-                           json={"createdTime": to_iso(datetime.now(UTC))})
+                           json={"createdTime": to_iso(after_update)})
     assert later.status_code == 400 and "createdTime" in later.json()["detail"]
 
 
