@@ -21,6 +21,10 @@ from sales_channel.sandbox.common.server import ProcessServer
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sales_channel.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--public-host", default=None,
+                        help="the name clients reach both services by, in the URLs they hand out (feed and "
+                             "report documents); default: --host. Needs fixed ports. In docker-compose.yaml: "
+                             "the sandbox service's network alias")
     parser.add_argument("--amazon-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--commerce-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--orders", type=int, default=200, help="orders in a fresh Amazon seed")
@@ -35,7 +39,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error(f"--time-scale must be > 0, got {args.time_scale}")
+    if args.public_host and not (args.amazon_port and args.commerce_port):
+        parser.error("--public-host needs --amazon-port and --commerce-port")
     return args
+
+
+def _public_url(args: argparse.Namespace, port: int) -> dict[str, str]:
+    return {"public_base_url": f"http://{args.public_host}:{port}"} if args.public_host else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(time_scale=args.time_scale, orders=args.orders, seed=args.seed, fresh=args.fresh,
                   credentials=dict(DEFAULT_CREDENTIALS))
     servers = {
-        "amazon": ProcessServer("amazon", SandboxConfig(state_dir=args.state_dir / "amazon", **common),
+        "amazon": ProcessServer("amazon", SandboxConfig(state_dir=args.state_dir / "amazon", **common,
+                                                        **_public_url(args, args.amazon_port)),
                                 args.host, args.amazon_port),
         "commerce": ProcessServer("commerce", SandboxConfig(state_dir=args.state_dir / "commerce",
-                                                            latency_ms=args.commerce_latency_ms, **common),
+                                                            latency_ms=args.commerce_latency_ms, **common,
+                                                            **_public_url(args, args.commerce_port)),
                                   args.host, args.commerce_port),
     }
     stop = threading.Event()
