@@ -19,6 +19,16 @@ Knobs (environment):
 - `SALES_CHANNEL_RUN_HOME` (the repository): where `airflow_home/` and `var/sandbox/` live.
 - Airflow's own `AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT` (8793) and
   `AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT` (8794) are honoured (and checked) like the others.
+- `SALES_CHANNEL_CHANNEL_DB_URL`: the channel database (default: a SQLite file in the Airflow home).
+- `SALES_CHANNEL_USAGE_PLAN_STORE`: a `redis://` URL for the Amazon usage-plan buckets (default: the
+  channel database).
+
+The scale-out shape on one machine: `SALES_CHANNEL_EXECUTOR=celery` runs the CeleryExecutor instead, with
+`SALES_CHANNEL_METADATA_DB_URL` (PostgreSQL, `postgresql+psycopg2://...`; also the Celery result backend)
+and `SALES_CHANNEL_BROKER_URL` (`redis://...`) required, and `SALES_CHANNEL_CELERY_WORKERS` (2) `airflow
+celery worker` processes, each named `worker<i>@<host>` and logging to `airflow_home/celery-worker-<i>.log`.
+The workers share this machine's log folder, so the first one's log server serves every task's log (the
+others skip theirs, which would take the same port).
 """
 
 from __future__ import annotations
@@ -57,7 +67,31 @@ PORTS = {"Airflow API server": AIRFLOW_PORT, "Amazon sandbox": AMAZON_PORT, "Com
          "Airflow worker log server": WORKER_LOG_PORT, "Airflow triggerer log server": TRIGGER_LOG_PORT}
 AIRFLOW_URL = f"http://localhost:{AIRFLOW_PORT}"
 AFTER_API_SERVER = ("scheduler", "dag-processor", "triggerer")
+EXECUTOR = os.environ.get("SALES_CHANNEL_EXECUTOR", "local").strip().lower()
+CELERY_WORKERS = int(os.environ.get("SALES_CHANNEL_CELERY_WORKERS", "2"))
+CHANNEL_DB_URL = os.environ.get("SALES_CHANNEL_CHANNEL_DB_URL", "")
+USAGE_PLAN_STORE = os.environ.get("SALES_CHANNEL_USAGE_PLAN_STORE", "")
 STOP_GRACE_SECONDS = 15.0  # SIGTERM → SIGKILL; a task may take a while to stop (or ignore SIGTERM)
+
+
+def executor_env() -> dict[str, str]:
+    """The metadata database and the executor: SQLite + LocalExecutor, or PostgreSQL + Redis + Celery."""
+    if EXECUTOR == "local":
+        return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
+    if EXECUTOR != "celery":
+        raise SystemExit(f"SALES_CHANNEL_EXECUTOR={EXECUTOR!r}: use local (the default) or celery")
+    missing = [name for name in ("SALES_CHANNEL_METADATA_DB_URL", "SALES_CHANNEL_BROKER_URL") if not os.environ.get(name)]
+    if missing:
+        raise SystemExit(f"SALES_CHANNEL_EXECUTOR=celery needs {' and '.join(missing)} (a PostgreSQL metadata "
+                         "database and a Redis broker)")
+    metadata = os.environ["SALES_CHANNEL_METADATA_DB_URL"]
+    return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": os.environ["SALES_CHANNEL_BROKER_URL"],
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+            # Two cores run every worker here: a few task slots each (Celery's default is 16).
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "4")}
 
 
 def airflow_env() -> dict[str, str]:
@@ -66,8 +100,7 @@ def airflow_env() -> dict[str, str]:
         # Airflow's components start `airflow ...` commands of their own: they must be this venv's.
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        **executor_env(),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -110,7 +143,8 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
             "login": sandbox["lwa_client_id"],
             "password": sandbox["lwa_client_secret"],
             "extra": json.dumps({"refresh_token": sandbox["refresh_token"], "seller_id": "SANDBOXSELLER1",
-                                 "marketplace_id": "ATVPDKIKX0DER", "rate_scale": float(TIME_SCALE)}),
+                                 "marketplace_id": "ATVPDKIKX0DER", "rate_scale": float(TIME_SCALE),
+                                 **({"rate_limit_store": USAGE_PLAN_STORE} if USAGE_PLAN_STORE else {})}),
         },
         "adobe_commerce_default": {
             "conn_type": "adobe_commerce",
@@ -121,8 +155,8 @@ def connections(sandbox: dict[str, str]) -> dict[str, dict]:
         },
         "sales_channel_db": {
             "conn_type": "sales_channel_db",
-            "description": "The channel database (SQLite, embedded default)",
-            "host": str(channel_db_path()),
+            "description": "The channel database" if CHANNEL_DB_URL else "The channel database (SQLite, embedded default)",
+            "host": CHANNEL_DB_URL or str(channel_db_path()),
         },
     }
 
@@ -314,6 +348,18 @@ def _forward(stream, prefix: str) -> None:
 # --- the run -------------------------------------------------------------------------------------
 
 
+def start_celery_workers(tree: ProcessTree, env: dict[str, str]) -> list[subprocess.Popen]:
+    """`SALES_CHANNEL_CELERY_WORKERS` workers on the default queue, each with a name and a log of its own."""
+    workers = []
+    for number in range(1, CELERY_WORKERS + 1):
+        args = [BIN / "airflow", "celery", "worker", "--celery-hostname", f"worker{number}@%h"]
+        if number > 1:
+            args.append("--skip-serve-logs")  # the first worker's log server serves this machine's logs
+        log = open(AIRFLOW_HOME / f"celery-worker-{number}.log", "a")  # noqa: SIM115 - lives as long as the worker
+        workers.append(tree.popen(args, env=env, stdout=log, stderr=subprocess.STDOUT))
+    return workers
+
+
 def migrate_channel_db(tree: ProcessTree, env: dict[str, str]) -> None:
     """Bring the channel database (connection `sales_channel_db`, imported just before) to the code's
     schema, before Airflow starts: tasks only check the schema."""
@@ -388,6 +434,8 @@ def main() -> int:
             time.sleep(1)
         airflow_procs = [api_server] + [tree.popen([BIN / "airflow", component], env=env, stdout=log,
                                                    stderr=subprocess.STDOUT) for component in AFTER_API_SERVER]
+        if EXECUTOR == "celery":
+            airflow_procs += start_celery_workers(tree, env)
         print(f"\nAirflow UI: {AIRFLOW_URL}   login: admin / {password}\n"
               f"Logs: {AIRFLOW_HOME / 'standalone.log'}   Stop with Ctrl-C.\n", flush=True)
         while sandbox_proc.poll() is None and all(proc.poll() is None for proc in airflow_procs):
