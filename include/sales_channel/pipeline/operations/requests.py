@@ -69,7 +69,7 @@ class ReimportRequest:
     @classmethod
     def from_form(cls, values: Mapping[str, Any]) -> ReimportRequest:
         order_id, store = _text(values, "amazon_order_id"), _text(values, "store")
-        start, end = _time(values, "start"), _time(values, "end")
+        start, end = time_field(values, "start"), time_field(values, "end")
         if order_id is not None:
             check_order_id(order_id)
             if start is not None or end is not None:
@@ -197,13 +197,16 @@ def check_order_id(order_id: str) -> None:
                                "(3-7-7 digits, e.g. 113-1234567-1234567)")
 
 
-def check_window(start: datetime, end: datetime) -> None:
-    """A window ends after it starts and spans at most ``MAX_WINDOW``."""
+def check_window(start: datetime, end: datetime, *, fields: tuple[str, str] = ("start", "end"),
+                 action: str = "re-import") -> None:
+    """A window ends after it starts and spans at most ``MAX_WINDOW`` (refusals name the form's ``fields``)."""
+    start_field, end_field = fields
     if end <= start:
-        raise OperationRefused(f"field end: {end:%Y-%m-%dT%H:%M:%SZ} is not after start {start:%Y-%m-%dT%H:%M:%SZ}")
+        raise OperationRefused(f"field {end_field}: {end:%Y-%m-%dT%H:%M:%SZ} is not after {start_field} "
+                               f"{start:%Y-%m-%dT%H:%M:%SZ}")
     if end - start > MAX_WINDOW:
-        raise OperationRefused(f"field end: the window spans {(end - start).total_seconds() / 86400:.1f} days; "
-                               f"at most {MAX_WINDOW_DAYS} (re-import a longer period in several runs)")
+        raise OperationRefused(f"field {end_field}: the window spans {(end - start).total_seconds() / 86400:.1f} "
+                               f"days; at most {MAX_WINDOW_DAYS} ({action} a longer period in several runs)")
 
 
 def _order_id(values: Mapping[str, Any]) -> str:
@@ -242,7 +245,8 @@ def _text(values: Mapping[str, Any], name: str, max_chars: int | None = None) ->
     return text
 
 
-def _time(values: Mapping[str, Any], name: str) -> datetime | None:
+def time_field(values: Mapping[str, Any], name: str) -> datetime | None:
+    """A date-time field (UTC unless an offset is given); None when left empty."""
     value = _text(values, name)
     if value is None:
         return None

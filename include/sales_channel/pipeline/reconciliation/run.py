@@ -17,10 +17,9 @@ import pandas as pd
 
 from sales_channel.amazon.client import SpApiClient
 from sales_channel.commerce.client import CommerceClient
-from sales_channel.domain.amazon_order import parse_time
 from sales_channel.domain.settings import StoreSettings
 from sales_channel.pipeline.importing.account import AccountImport
-from sales_channel.pipeline.operations.requests import MAX_WINDOW, MAX_WINDOW_DAYS, OperationRefused
+from sales_channel.pipeline.operations.requests import OperationRefused, check_window, time_field
 from sales_channel.pipeline.reconciliation.compare import Policy, classify
 from sales_channel.pipeline.reconciliation.frames import Inputs
 from sales_channel.pipeline.reconciliation.loaders import (
@@ -66,29 +65,14 @@ class ReconciliationRequest:
     @classmethod
     def from_form(cls, values: Mapping[str, Any]) -> ReconciliationRequest:
         store = values.get("store") or None
-        start, end = (_time(values, name) for name in ("window_start", "window_end"))
+        start, end = (time_field(values, name) for name in ("window_start", "window_end"))
         if (start is None) != (end is None):
             raise OperationRefused(f"field {'window_start' if start is None else 'window_end'}: give both ends of "
                                    "the window, or neither (the run's data interval is reconciled)")
         if start is None or end is None:
             return cls(store)
-        if end <= start:
-            raise OperationRefused(f"field window_end: {end:%Y-%m-%dT%H:%M:%SZ} is not after window_start "
-                                   f"{start:%Y-%m-%dT%H:%M:%SZ}")
-        if end - start > MAX_WINDOW:
-            raise OperationRefused(f"field window_end: the window spans {(end - start) / timedelta(days=1):.1f} days; "
-                                   f"at most {MAX_WINDOW_DAYS} (reconcile a longer period in several runs)")
+        check_window(start, end, fields=("window_start", "window_end"), action="reconcile")
         return cls(store, Window(start, end))
-
-
-def _time(values: Mapping[str, Any], name: str) -> datetime | None:
-    value = values.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return parse_time(str(value))
-    except ValueError as invalid:
-        raise OperationRefused(f"field {name}: {invalid} (e.g. 2026-03-01T00:00:00Z)") from None
 
 
 def reconcile_store(store: StoreSettings, report: OrderReport, window: Window, *, amazon: SpApiClient,
