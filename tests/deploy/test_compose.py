@@ -135,11 +135,10 @@ def test_the_official_services_are_there_and_share_the_celery_setup(raw, compose
         assert names.get(urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).hostname) == "postgres", name
         mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in services[name]["volumes"]
                   if volume.startswith("./")}
-        if name != "airflow-init":
-            assert {target: mounts.get(target) for target in ("/opt/airflow/dags", "/opt/airflow/plugins",
-                                                                 "/opt/airflow/logs", "/opt/airflow/config")} == {
-                "/opt/airflow/dags": "./dags", "/opt/airflow/plugins": "./plugins",
-                "/opt/airflow/logs": "./logs", "/opt/airflow/config": "./config"}, name
+        assert {target: mounts.get(target) for target in ("/opt/airflow/dags", "/opt/airflow/plugins",
+                                                             "/opt/airflow/logs", "/opt/airflow/config")} == {
+            "/opt/airflow/dags": "./dags", "/opt/airflow/plugins": "./plugins",
+            "/opt/airflow/logs": "./logs", "/opt/airflow/config": "./config"}, name
     api_server = services["airflow-apiserver"]
     assert api_server["command"] == "api-server" and "/api/v2/monitor/health" in " ".join(api_server["healthcheck"]["test"])
     worker = services["airflow-worker"]
