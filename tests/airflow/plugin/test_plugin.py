@@ -24,7 +24,7 @@ def test_airflows_plugins_manager_loads_the_app_and_the_nav_view():
         (URL_PREFIX, NAME, "sales_channel.airflow.plugin.LazyApp")]
     [view] = info["external_views"]
     assert (view["name"], view["href"], view["destination"], view["url_route"]) == (NAME, f"{URL_PREFIX}/", "nav", URL_ROUTE)
-    assert view["icon"].startswith("data:image/svg+xml;base64,")
+    assert view["icon"].startswith("data:image/svg+xml;base64,") and view["icon_dark_mode"] != view["icon"]
     apps, _ = plugins_manager.get_fastapi_plugins()
     assert URL_PREFIX in [a["url_prefix"] for a in apps]
     views, _ = plugins_manager._get_ui_plugins()

@@ -33,15 +33,20 @@ class LazyApp:
         await self._app(scope, receive, send)
 
 
-# A shopping cart, inline (the UI shows it as <img src>; a data URI needs no request and no packaging).
-ICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#4a5568" '
+# A shopping cart, inline (the UI shows it as <img src>; a data URI needs no request and no packaging),
+# in a grey that stays visible on the nav's light and selected (dark) backgrounds.
+ICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="{color}" '
             'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><path d="M3 4h2l2.4 11.2a2 2 0 0 0 '
             '2 1.6h7.7a2 2 0 0 0 2-1.5L21 8H6"/><circle cx="10" cy="20" r="1.3"/><circle cx="17" cy="20" r="1.3"/>'
             '<path d="M9 11h8"/></svg>')
-ICON = f"data:image/svg+xml;base64,{b64encode(ICON_SVG.encode()).decode()}"
+
+
+def _icon(color: str) -> str:
+    return f"data:image/svg+xml;base64,{b64encode(ICON_SVG.format(color=color).encode()).decode()}"
+
 
 APP = LazyApp()
 # Shown in the UI's navigation; the view is embedded (same origin: the UI's _token cookie goes along).
-EXTERNAL_VIEW = {"name": NAME, "href": f"{URL_PREFIX}/", "destination": "nav", "url_route": URL_ROUTE,
-                 "icon": ICON}
+EXTERNAL_VIEW = {"name": NAME, "href": f"{URL_PREFIX}/", "destination": "nav", "url_route": URL_ROUTE, "nav_top_level": True,
+                 "icon": _icon("#8a94a6"), "icon_dark_mode": _icon("#cbd5e0")}
 FASTAPI_APP = {"app": APP, "url_prefix": URL_PREFIX, "name": NAME}
