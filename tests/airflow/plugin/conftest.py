@@ -123,12 +123,17 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         channel.reconciliation.add_findings(run_id, [{
             "amazon_order_id": link.amazon_order_id, "commerce_increment_id": link.commerce_increment_id,
             "kind": "outbox_failed", "detail": "shipment confirmation failed", "repair": None, "status": "needs_person"}])
+        results = tmp_path_factory.mktemp("results")
+        run_folder = results / "reconciliation" / "us" / f"{now:%Y-%m-%d}"
+        run_folder.mkdir(parents=True)
+        (run_folder / "findings.csv").write_text(f"amazon_order_id,kind\n{link.amazon_order_id},outbox_failed\n")
+        (run_folder / "summary.html").write_text("<h1>1 finding needs a person</h1>")
         channel.reconciliation.finish(run_id, outcome="needs_attention", orders_checked=len(orders),
-                                      counts={"outbox_failed": 1}, repaired=0, unrepaired=1, results_path=None)
+                                      counts={"outbox_failed": 1}, repaired=0, unrepaired=1,
+                                      results_path=str(run_folder))
         channel.alerts.raise_("outbox_failed", "us", "critical", "store us: 1 failed outbox row",
                               "open the Failed outbox page and re-send")
 
-        results = tmp_path_factory.mktemp("results")
         stores = harness.settings()
         activity = load_activity(channel, stores, Period(now.date() - timedelta(days=7), now.date()), now=now)
         report = write_report(activity, results, generated_at=now).folder.name

@@ -182,7 +182,12 @@ def test_failed_outbox_reconciliation_and_alerts_pages_show_the_rows(world):
     assert (run["store"], run["outcome"], run["counts"]) == ("us", "needs_attention", {"outbox_failed": 1})
     body = api(world, f"reconciliation/{run['id']}")
     assert [f["amazon_order_id"] for f in body["findings"]] == [world.refused_order]
-    assert world.refused_order in page(world, f"reconciliation/{run['id']}")
+    html = page(world, f"reconciliation/{run['id']}")
+    assert world.refused_order in html
+    for name in ("findings.csv", "summary.html"):
+        path = Path(run["results_path"]).relative_to(world.results) / name
+        assert f'href="{PREFIX}/files/{path}"' in html
+        assert world.client.get(f"{PREFIX}/files/{path}").text == (world.results / path).read_text()
     assert "needs_attention" in page(world, "reconciliation")
     api(world, "reconciliation/999999", expect=404)
 

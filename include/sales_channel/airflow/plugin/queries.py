@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from sales_channel.domain.amazon_order import ORDER_ID_PATTERN
@@ -137,17 +137,21 @@ def orders(session: Session, stores: Stores, wanted: OrderFilter) -> tuple[list[
 
 
 def last_events(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The newest event of each ``(seller account, order id)``, in one query (ix_order_events_order)."""
+    """The newest event of each ``(seller account, order id)``, in one query on ix_order_events_order
+    (two plain IN lists use the index on both backends, a row-value IN does not on SQLite; the few rows
+    of another account's order with the same id are dropped here)."""
     if not keys:
         return {}
+    wanted = set(keys)
     ranked = select(OrderEvent.seller_account, OrderEvent.amazon_order_id, OrderEvent.occurred_at,
                     OrderEvent.event_type, OrderEvent.message, func.row_number().over(
                         partition_by=(OrderEvent.seller_account, OrderEvent.amazon_order_id),
                         order_by=(OrderEvent.occurred_at.desc(), OrderEvent.id.desc())).label("n")).where(
-        tuple_(OrderEvent.seller_account, OrderEvent.amazon_order_id).in_(list(keys))).subquery()
+        OrderEvent.seller_account.in_(sorted({account for account, _ in wanted})),
+        OrderEvent.amazon_order_id.in_(sorted({order_id for _, order_id in wanted}))).subquery()
     rows = session.execute(select(ranked).where(ranked.c.n == 1)).all()
     return {(r.seller_account, r.amazon_order_id): {"at": r.occurred_at, "type": r.event_type, "message": r.message}
-            for r in rows}
+            for r in rows if (r.seller_account, r.amazon_order_id) in wanted}
 
 
 def outbox_counts(session: Session, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
