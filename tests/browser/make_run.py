@@ -12,10 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
@@ -32,6 +33,9 @@ class RunSession:
     commerce: str
     password: str  # of the UI's user admin
     session: requests.Session  # the REST API, as admin (bearer token)
+    # wait(what, condition, timeout_s): until condition() is truthy, failing with the session's log if
+    # run.py dies meanwhile; every process seen on the way is checked for being gone at the end.
+    wait: Callable[[str, Callable[[], Any], float], Any]
 
 
 @contextmanager
@@ -75,7 +79,13 @@ def make_run_session(orders: int = 40, time_scale: int = 50) -> Iterator[RunSess
         # retry): a run of our own imports as soon as the scheduler takes it.
         wait_for("amazon_order_import to be parsed and triggered", trigger_import, 180, proc, log, every=2)
         wait_for("an amazon_order_import run that succeeded", import_done, 600, proc, log, every=2)
-        yield RunSession(home, api, commerce, password, session)
+        def wait(what: str, condition: Callable[[], Any], timeout: float) -> Any:
+            def recorded() -> Any:
+                record_tree(root, tree)
+                return condition()
+            return wait_for(what, recorded, timeout, proc, log, every=2)
+
+        yield RunSession(home, api, commerce, password, session, wait)
     finally:
         record_tree(root, tree)
         with contextlib.suppress(ProcessLookupError):

@@ -1,7 +1,7 @@
 """The order-activity report of a `make run` session, looked at in Debian's Chromium (headless).
 
-Starts `scripts/run.py` (both sandboxes + `airflow standalone`) on free ports in a temporary run home,
-as tests/test_run_script.py does, waits for the scheduled import to create Commerce orders, triggers
+Starts a `make run` session (`tests/browser/make_run.py`: scripts/run.py on free ports in a temporary run
+home, up to a successful import), triggers
 `amazon_order_report` through Airflow's REST API over the seeded days, opens the page it wrote and
 checks that every chart loaded and the tables are there, then saves full-page screenshots to
 `artifacts/screenshots/` (git-ignored). Skipped, saying why, when /usr/bin/chromium or Playwright is
@@ -11,22 +11,13 @@ browser here).
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
 import pytest
-import requests
 
-from tests.test_run_script import SCRIPT, alive, free_ports, record_tree, wait_for
+from tests.browser.make_run import make_run_session
 
 pytestmark = pytest.mark.slow
 
@@ -49,71 +40,26 @@ def _playwright():
 @pytest.mark.timeout(1500)
 def test_report_of_a_make_run_session_renders_in_chromium():
     sync_playwright = _playwright()
-    home = Path(tempfile.mkdtemp(prefix="sales-channel-report-run-"))
-    airflow_port, amazon_port, commerce_port, worker_log_port, trigger_log_port = free_ports(5)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update({"SALES_CHANNEL_RUN_HOME": str(home), "AIRFLOW_PORT": str(airflow_port),
-                "SANDBOX_AMAZON_PORT": str(amazon_port), "SANDBOX_COMMERCE_PORT": str(commerce_port),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(worker_log_port),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
-                "SANDBOX_ORDERS": "60", "SANDBOX_TIME_SCALE": "50", "PYTHONUNBUFFERED": "1"})
-    api = f"http://127.0.0.1:{airflow_port}"
-    log = home / "run.out"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, str(SCRIPT)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    root, tree = psutil.Process(proc.pid), {}
-    try:
-        wait_for("the API server", lambda: requests.get(f"{api}/api/v2/monitor/health", timeout=2).ok, 300, proc, log)
-        password = json.loads((home / "airflow_home" / "simple_auth_manager_passwords.json.generated")
-                              .read_text())["admin"]
-        token = requests.post(f"{api}/auth/token", json={"username": "admin", "password": password},
-                              timeout=10).json()["access_token"]
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
-        commerce = f"http://127.0.0.1:{commerce_port}"
-
-        def orders_created():
-            record_tree(root, tree)
-            return requests.get(f"{commerce}/_sandbox/ledger", params={"event": "order_created"},
-                                timeout=10).json()["events"]
-
-        def import_done():
-            """An import run that finished (the scheduler starts one as soon as the DAG is parsed)."""
-            record_tree(root, tree)
-            runs = session.get(f"{api}/api/v2/dags/amazon_order_import/dagRuns", timeout=10).json()
-            return any(r["state"] == "success" for r in runs.get("dag_runs", []))
-
-        def trigger_import():
-            response = session.post(f"{api}/api/v2/dags/amazon_order_import/dagRuns", json={"logical_date": None},
-                                    timeout=10)
-            return response.ok
-
-        # The scheduler may start tasks before the API server answers (they fail and wait for their
-        # retry): a run of our own imports as soon as the scheduler takes it.
-        wait_for("amazon_order_import to be parsed and triggered", trigger_import, 180, proc, log, every=2)
-        wait_for("a Commerce order created by the import", orders_created, 600, proc, log, every=2)
-        wait_for("an amazon_order_import run that succeeded", import_done, 300, proc, log, every=2)
-
+    with make_run_session(orders=60, time_scale=50) as run:
         today = datetime.now(UTC).date()
         first = today - timedelta(days=5)
 
         def trigger():
-            response = session.post(f"{api}/api/v2/dags/amazon_order_report/dagRuns", timeout=10, json={
+            response = run.session.post(f"{run.api}/api/v2/dags/amazon_order_report/dagRuns", timeout=10, json={
                 "logical_date": None, "conf": {"start_date": str(first), "end_date": str(today)}})
             return response.ok and response.json()["dag_run_id"]
 
-        run_id = wait_for("amazon_order_report to be parsed and triggered", trigger, 180, proc, log, every=2)
+        run_id = run.wait("amazon_order_report to be parsed and triggered", trigger, 180)
 
         def report_state():
-            record_tree(root, tree)
-            state = session.get(f"{api}/api/v2/dags/amazon_order_report/dagRuns/{run_id}", timeout=10).json()["state"]
+            state = run.session.get(f"{run.api}/api/v2/dags/amazon_order_report/dagRuns/{run_id}",
+                                    timeout=10).json()["state"]
             if state == "failed":
-                pytest.fail(f"amazon_order_report failed; see {home / 'airflow_home' / 'logs'}")
+                pytest.fail(f"amazon_order_report failed; see {run.home / 'airflow_home' / 'logs'}")
             return state == "success"
 
-        wait_for("the report run to succeed", report_state, 300, proc, log, every=2)
-        page_path = home / "airflow_home" / "sales_channel_results" / "report" / f"{first}_{today}" / "index.html"
+        run.wait("the report run to succeed", report_state, 300)
+        page_path = run.home / "airflow_home" / "sales_channel_results" / "report" / f"{first}_{today}" / "index.html"
         assert page_path.exists()
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -143,15 +89,3 @@ def test_report_of_a_make_run_session_renders_in_chromium():
             finally:
                 browser.close()
         shutil.copytree(page_path.parent, SCREENSHOTS / "report_files", dirs_exist_ok=True)
-    finally:
-        record_tree(root, tree)
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            for p in [root, *tree.values()]:
-                with contextlib.suppress(psutil.Error):
-                    p.kill()
-        assert alive(tree) == [], "processes left behind"
-    shutil.rmtree(home, ignore_errors=True)
